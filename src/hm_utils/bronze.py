@@ -1,0 +1,174 @@
+"""Bronze: system tables copied as they are (structs and maps included) plus ingestion metadata.
+
+Each table is ingested incrementally by a per-table watermark: the latest value of the table's
+incremental column already in bronze. A run re-reads the source from `watermark - lookback` and
+replaces exactly that window in bronze, so late rows inside the lookback are picked up, source
+duplicates are kept as they came (silver counts them) and a rerun leaves the same table. Tables
+without an incremental column (prices, node types, workspaces) are reloaded whole. A table the
+source does not have gives a warning and an empty bronze table; columns the reference does not
+know (schema drift) are carried and reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+from hm_utils import io, sources, system_schema, tables
+from hm_utils.config import Config
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+METADATA_COLUMNS = {
+    "_hm_ingested_at": "timestamp",
+    "_hm_source": "string",
+    "_hm_run_id": "string",
+}
+
+
+@dataclass
+class IngestReport:
+    """What one bronze table's ingestion did; one row of the ops ingest log."""
+
+    run_id: str
+    table_key: str
+    source_rows_read: int
+    bronze_rows: int
+    mode: str
+    watermark_before: str | None
+    watermark_after: str | None
+    extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    warning: str | None = None
+
+
+def bronze_key(source_key: str) -> str:
+    return "bronze." + source_key.split(".", 1)[1]
+
+
+def ingest_all(
+    spark: SparkSession, config: Config, run_id: str, only: Iterable[str] | None = None
+) -> list[IngestReport]:
+    """Ingest every source table of the registry (or the `only` source keys) into bronze."""
+    source_keys = list(only) if only else tables.keys(config, "source")
+    reports = [ingest_table(spark, config, key, run_id) for key in source_keys]
+    write_ingest_log(spark, config, reports)
+    return reports
+
+
+def ingest_table(spark: SparkSession, config: Config, source_key: str, run_id: str) -> IngestReport:
+    """Ingest one source table into its bronze table; see the module docstring for the rules."""
+    from pyspark.sql import functions as F
+
+    source_spec = tables.get_spec(config, source_key)
+    target = bronze_key(source_key)
+    incremental = tables.get_spec(config, target).incremental
+    source = sources.read_source(spark, config, source_key)
+    if source is None:
+        return _empty_bronze(spark, config, source_key, run_id)
+
+    reference = [name for name, _ in system_schema.table_columns(str(source_spec.system_table))]
+    extra = [c for c in source.columns if c not in reference]
+    missing = [c for c in reference if c not in source.columns]
+    warning = None
+    if extra or missing:
+        warning = _drift_message(source_key, extra, missing)
+        log.warning(warning)
+    stamped = source.select(
+        *source.columns,
+        F.current_timestamp().alias("_hm_ingested_at"),
+        F.lit(sources.describe_source(config)).alias("_hm_source"),
+        F.lit(run_id).alias("_hm_run_id"),
+    )
+
+    exists = io.table_exists(spark, config, target)
+    before = _watermark(spark, config, target, incremental) if exists and incremental else None
+    if before is None:
+        window, mode, predicate = stamped, "overwrite", None
+    else:
+        predicate = _window_predicate(incremental, before, int(config.get("bronze.lookback_days", 3)))
+        window, mode = stamped.where(predicate), "replace_where"
+    result = io.write_table(spark, config, target, window, mode, where=predicate)
+    read = result.rows if predicate is None else int(io.read_table(spark, config, target).where(predicate).count())
+    after = _watermark(spark, config, target, incremental) if incremental else None
+    return IngestReport(run_id, source_key, read, result.rows, mode, before, after, extra, missing, warning)
+
+
+def _drift_message(source_key: str, extra: list[str], missing: list[str]) -> str:
+    parts = []
+    if extra:
+        parts.append(f"extra column(s) {', '.join(extra)} carried into bronze")
+    if missing:
+        parts.append(f"column(s) {', '.join(missing)} missing from the source")
+    return f"schema drift in {source_key}: " + "; ".join(parts)
+
+
+def _window_predicate(column: str, watermark: str, lookback_days: int) -> str:
+    """Rows at or after `watermark - lookback`, plus rows whose incremental value is null."""
+    quoted = io.quote_identifier(column)
+    cutoff = f"timestamp'{watermark}' - interval {lookback_days} days"
+    return f"({quoted} >= {cutoff} or {quoted} is null)"
+
+
+def _watermark(spark: SparkSession, config: Config, key: str, column: str) -> str | None:
+    from pyspark.sql import functions as F
+
+    value = io.read_table(spark, config, key).agg(F.max(column).cast("string").alias("w")).first()
+    return None if value is None or value["w"] is None else str(value["w"])
+
+
+def _empty_bronze(spark: SparkSession, config: Config, source_key: str, run_id: str) -> IngestReport:
+    target = bronze_key(source_key)
+    system_table = str(tables.get_spec(config, source_key).system_table)
+    warning = (
+        f"source table {system_table} is not available from {sources.describe_source(config)}; "
+        f"{target} is left empty (enable the system schema or export it to include it)"
+    )
+    log.warning(warning)
+    if io.table_exists(spark, config, target):
+        rows = int(io.read_table(spark, config, target).count())
+        return IngestReport(run_id, source_key, 0, rows, "skipped", None, None, warning=warning)
+    ddl = system_schema.spark_type_ddl(system_table) + ", " + ", ".join(f"{k} {v}" for k, v in METADATA_COLUMNS.items())
+    empty = spark.createDataFrame([], ddl)
+    io.write_table(spark, config, target, empty, "overwrite")
+    return IngestReport(run_id, source_key, 0, 0, "created_empty", None, None, warning=warning)
+
+
+def write_ingest_log(spark: SparkSession, config: Config, reports: list[IngestReport]) -> None:
+    """Upsert the run's reports into the ops ingest log (one row per run and table)."""
+    if not reports:
+        return
+    columns = [
+        ("run_id", "string"), ("table_key", "string"), ("source_rows_read", "bigint"), ("bronze_rows", "bigint"),
+        ("mode", "string"), ("watermark_before", "string"), ("watermark_after", "string"),
+        ("extra_columns", "string"), ("missing_columns", "string"), ("warning", "string"),
+    ]  # fmt: skip
+    rows = []
+    for report in reports:
+        values = {**asdict(report), "extra_columns": ",".join(report.extra_columns),
+                  "missing_columns": ",".join(report.missing_columns)}  # fmt: skip
+        rows.append(tuple(values[name] for name, _ in columns))
+    frame = spark.createDataFrame(rows, ", ".join(f"{name} {kind}" for name, kind in columns))
+    io.write_table(spark, config, "ops.ingest_log", frame, "upsert")
+
+
+def summary_frame(reports: list[IngestReport]):
+    """The reports as a small pandas table for notebooks, sorted by table."""
+    import pandas as pd
+
+    frame = pd.DataFrame([asdict(report) for report in reports])
+    return frame.sort_values("table_key").reset_index(drop=True) if not frame.empty else frame
+
+
+def source_row_counts(spark: SparkSession, config: Config) -> dict[str, int]:
+    """Rows per source table (0 when the source lacks the table), for checks and the benchmark."""
+    counts = {}
+    for key in tables.keys(config, "source"):
+        frame: DataFrame | None = sources.read_source(spark, config, key)
+        counts[key] = 0 if frame is None else int(frame.count())
+    return counts

@@ -1,0 +1,191 @@
+"""The `hm` command line: run the plan, query the engine, manage the local engine, simulate, bench."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from hm_utils import config as config_module
+from hm_utils.errors import HealthMonitorError
+
+app = typer.Typer(
+    help="Databricks Health Monitor: system tables → bronze → silver → gold → semantic layer → reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+spark_app = typer.Typer(help="Manage the local Spark engine (a background Spark Connect server).", no_args_is_help=True)
+app.add_typer(spark_app, name="spark")
+
+EnvOption = Annotated[
+    Optional[str], typer.Option("--env", "-e", help="Environment: local, dev, prod or ci (params/<env>.yml).")
+]
+SetOption = Annotated[
+    Optional[list[str]], typer.Option("--set", "-s", help="Override a parameter: section.key=value (repeatable).")
+]
+
+
+def _config(env: str | None, overrides: list[str] | None, extra: dict | None = None):
+    parsed = config_module.parse_overrides(overrides)
+    return config_module.load(env, {**parsed, **(extra or {})})
+
+
+@app.command()
+def run(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this step (repeatable).")] = None,
+    from_step: Annotated[Optional[str], typer.Option("--from", help="Run from this step to the end.")] = None,
+    source: Annotated[
+        Optional[str], typer.Option("--source", help="simulated, system, or parquet:DIR (a <schema>/<table>/ export).")
+    ] = None,
+) -> None:
+    """Run the steps of the run plan (params/run_plan.yml) through papermill."""
+    from hm_utils import runner, sources
+
+    extra = sources.parse_source_option(source) if source else None
+    config = _config(env, set_, extra)
+    result = runner.run_plan(config, only=only, from_step=from_step)
+    total = sum(step.seconds for step in result.steps)
+    typer.echo(f"done in {total:.1f} s · executed notebooks in {result.folder}")
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A SQL query to run on the configured engine.")],
+    env: EnvOption = None,
+    set_: SetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records instead of CSV.")] = False,
+    limit: Annotated[int, typer.Option(help="Print at most this many rows.")] = 10_000,
+) -> None:
+    """Run a query against the configured engine and print the result (CSV by default)."""
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    frame = get_spark(config).sql(query).limit(limit).toPandas()
+    if as_json:
+        typer.echo(frame.to_json(orient="records", date_format="iso", default_handler=str))
+    else:
+        typer.echo(frame.to_csv(index=False), nl=False)
+
+
+@app.command()
+def simulate(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    workspaces: Annotated[Optional[int], typer.Option(help="Number of workspaces.")] = None,
+    days: Annotated[Optional[int], typer.Option(help="Days of history.")] = None,
+    end_date: Annotated[Optional[str], typer.Option(help="Last simulated day, YYYY-MM-DD (default: yesterday UTC).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed: same seed and options, same data.")] = None,
+    scale: Annotated[Optional[float], typer.Option(help="Volume; 1.0 = one day of a large account.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write an export folder <out>/<schema>/<table>/ instead.")] = None,
+    format_: Annotated[str, typer.Option("--format", help="Export file format (parquet).")] = "parquet",
+    defects: Annotated[Optional[bool], typer.Option("--defects/--no-defects", help="Inject data defects.")] = None,
+    incidents: Annotated[Optional[bool], typer.Option("--incidents/--no-incidents", help="Inject incidents.")] = None,
+) -> None:
+    """Simulate a Databricks account's system tables (exact real schemas, labelled incidents)."""
+    from hm_utils import simulation
+
+    if format_ != "parquet":
+        raise HealthMonitorError(f"unsupported format '{format_}'", where="--format", fix="use --format parquet")
+    config = _config(env, set_)
+    options = simulation.options_from_config(
+        config,
+        workspaces=workspaces,
+        days=days,
+        end_date=date.fromisoformat(end_date) if end_date else None,
+        seed=seed,
+        scale=scale,
+        defects=defects,
+        incidents=incidents,
+    )
+    summary = simulation.run_simulation(config, options, out)
+    typer.echo(f"wrote {sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s to {summary.folder}")
+    for table, rows in sorted(summary.rows.items()):
+        typer.echo(f"  {table:<45} {rows:>12,}")
+
+
+@app.command()
+def bench(
+    scale: Annotated[float, typer.Option(help="Volume of the simulated day; 1.0 = a large account.")] = 1.0,
+    workspaces: Annotated[int, typer.Option(help="Number of workspaces.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    set_: SetOption = None,
+) -> None:
+    """Simulate one day at SCALE and time it through every pipeline step (rows, seconds, memory)."""
+    from hm_utils import benchmark
+
+    figures = benchmark.run_benchmark(scale=scale, workspaces=workspaces, overrides=set_)
+    typer.echo(json.dumps(figures, indent=2) if as_json else benchmark.format_table(figures))
+
+
+@app.command()
+def doctor(env: EnvOption = None, set_: SetOption = None) -> None:
+    """Check the environment: Python, Java 17+, pyspark, config files."""
+    import platform
+
+    from hm_utils.spark import check_java
+
+    config = _config(env, set_)
+    typer.echo(f"python {platform.python_version()} · java {check_java()} · env {config.env} · target {config.target}")
+    if config.is_local:
+        import pyspark
+
+        typer.echo(f"pyspark {pyspark.__version__} · engine home {config.home}")
+
+
+@spark_app.command("up")
+def spark_up(env: EnvOption = None, set_: SetOption = None) -> None:
+    """Start the local engine (no-op when it runs)."""
+    from hm_utils.spark import LocalEngine
+
+    status = LocalEngine(_config(env, set_)).ensure_running()
+    typer.echo(f"running · pid {status.pid} · {status.url} · log {status.log}")
+
+
+@spark_app.command("down")
+def spark_down(env: EnvOption = None, set_: SetOption = None) -> None:
+    """Stop the local engine."""
+    from hm_utils.spark import LocalEngine
+
+    stopped = LocalEngine(_config(env, set_)).stop()
+    typer.echo("stopped" if stopped else "not running")
+
+
+@spark_app.command("status")
+def spark_status(env: EnvOption = None, set_: SetOption = None) -> None:
+    """Show whether the local engine runs, its address and log."""
+    from hm_utils.spark import LocalEngine
+
+    status = LocalEngine(_config(env, set_)).status()
+    state = f"running · pid {status.pid}" if status.running else "stopped"
+    typer.echo(f"{state} · {status.url} · home {status.home} · log {status.log}")
+
+
+def main() -> None:
+    """Console entry point: user errors are printed as what/where/what-to-do, without a traceback."""
+    for spark_logger in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        logging.getLogger(spark_logger).setLevel(logging.CRITICAL)  # they would print the JVM stack
+    try:
+        app()
+    except HealthMonitorError as error:
+        typer.secho(f"error: {error.render()}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except Exception as error:  # Spark's own errors: print the message, not the JVM stack trace
+        if type(error).__module__.startswith("pyspark"):
+            typer.secho(f"error: {spark_error_message(error)}", fg=typer.colors.RED, err=True)
+            sys.exit(2)
+        raise
+
+
+def spark_error_message(error: Exception) -> str:
+    """The first part of a Spark error (error class and message), without the JVM stack trace."""
+    text = str(error).split("JVM stacktrace:")[0].strip()
+    lines = [line for line in text.splitlines() if line.strip()][:6]
+    return "\n".join(lines)

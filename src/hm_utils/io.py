@@ -1,0 +1,194 @@
+"""The only module that reads and writes tables: parquet locally, Delta on Databricks.
+
+Write modes, the same in both places:
+- `overwrite`: the table becomes `df`.
+- `append`: `df` is added to the table.
+- `upsert`: rows of `df` replace the rows with the same `keys`, new keys are added (MERGE on Delta).
+- `replace_where`: rows matching the SQL predicate `where` are replaced by `df` (Delta `replaceWhere`).
+
+Locally every write produces a complete new version folder next to the current one and then
+switches the table to it with one catalog update (`ALTER TABLE ... SET LOCATION`). A write that
+dies midway leaves the previous version readable; the orphan folder is removed by the next write.
+On Delta each write is one transaction, which gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hm_utils import tables
+from hm_utils.config import Config
+from hm_utils.errors import ConfigError, TableNotFoundError
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+WRITE_MODES = ("overwrite", "append", "upsert", "replace_where")
+_VERSION_PREFIX = "v-"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: the table, the mode and the row count of the table afterwards."""
+
+    key: str
+    table: str
+    mode: str
+    rows: int
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal for `value` (for DDL text such as comments, never for data)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def quote_identifier(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def table_exists(spark: SparkSession, config: Config, key: str) -> bool:
+    return bool(spark.catalog.tableExists(tables.full_name(config, key)))
+
+
+def read_table(spark: SparkSession, config: Config, key: str) -> DataFrame:
+    """The table behind a registry key; a TableNotFoundError that says which step creates it."""
+    name = tables.full_name(config, key)
+    if not spark.catalog.tableExists(name):
+        raise TableNotFoundError(
+            f"table {name} ({key}) does not exist yet",
+            where=f"registry key {key}",
+            fix=_missing_table_fix(config, key),
+        )
+    return spark.table(name)
+
+
+def _missing_table_fix(config: Config, key: str) -> str:
+    layer = key.split(".")[0]
+    if layer == "source":
+        if config.get("source.kind") == "simulated":
+            return "run `hm simulate` (or `hm run`, whose plan starts with it) to create the simulated account"
+        return "check that this system table is enabled in the account (`system` catalog grants)"
+    return f"run the step that builds the {layer} layer first, e.g. `hm run --from {layer}`"
+
+
+def ensure_schema(spark: SparkSession, config: Config, key: str) -> None:
+    spark.sql(f"create schema if not exists {tables.schema_of(config, key)}")
+
+
+def write_table(
+    spark: SparkSession,
+    config: Config,
+    key: str,
+    df: DataFrame,
+    mode: str = "overwrite",
+    *,
+    keys: Sequence[str] | None = None,
+    where: str | None = None,
+    column_comments: Mapping[str, str] | None = None,
+) -> WriteResult:
+    """Write `df` to the registry table `key` with one of :data:`WRITE_MODES`."""
+    spec = tables.get_spec(config, key)
+    if mode not in WRITE_MODES:
+        raise ConfigError(f"unknown write mode '{mode}'", where=f"write to {key}", fix=f"use one of {WRITE_MODES}")
+    keys = list(keys or spec.primary_key)
+    if mode == "upsert" and not keys:
+        raise ConfigError(
+            f"upsert into {key} needs key columns", where="params/tables.yml", fix="declare its primary_key"
+        )
+    if mode == "replace_where" and not where:
+        raise ConfigError("replace_where needs a where predicate", where=f"write to {key}", fix="pass where=...")
+    ensure_schema(spark, config, key)
+    name = tables.full_name(config, key)
+    writer = _write_local if config.is_local else _write_delta
+    writer(spark, config, name, df, mode, keys, where)
+    _apply_comments(spark, name, spec.comment, column_comments or {})
+    return WriteResult(key=key, table=name, mode=mode, rows=int(spark.table(name).count()))
+
+
+def _write_delta(
+    spark: SparkSession, config: Config, name: str, df: DataFrame, mode: str, keys: list[str], where: str | None
+) -> None:
+    exists = spark.catalog.tableExists(name)
+    if mode == "upsert" and exists:
+        view = f"hm_upsert_{uuid.uuid4().hex[:12]}"
+        df.createOrReplaceTempView(view)
+        condition = " and ".join(f"t.{quote_identifier(k)} <=> s.{quote_identifier(k)}" for k in keys)
+        spark.sql(
+            f"merge into {name} t using {view} s on {condition} "
+            "when matched then update set * when not matched then insert *"
+        )
+        spark.catalog.dropTempView(view)
+        return
+    writer = df.write.format("delta")
+    if mode == "replace_where" and exists:
+        writer.mode("overwrite").option("replaceWhere", where).saveAsTable(name)
+    elif mode == "append" and exists:
+        writer.mode("append").option("mergeSchema", "true").saveAsTable(name)
+    else:
+        writer.mode("overwrite").option("overwriteSchema", "true").saveAsTable(name)
+
+
+def _write_local(
+    spark: SparkSession, config: Config, name: str, df: DataFrame, mode: str, keys: list[str], where: str | None
+) -> None:
+    exists = spark.catalog.tableExists(name)
+    incoming = df
+    if exists and mode != "overwrite":
+        current = spark.table(name)
+        if mode == "append":
+            kept = current
+        elif mode == "upsert":
+            kept = _anti_join(current, incoming, keys)
+        else:
+            kept = current.where(f"not coalesce(({where}), false)")
+        df = kept.unionByName(incoming, allowMissingColumns=True)
+    table_root = _table_root(config, name)
+    version = table_root / f"{_VERSION_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    df.write.mode("error").parquet(str(version))
+    if exists and _same_schema(spark.table(name).schema, spark.read.parquet(str(version)).schema):
+        spark.sql(f"alter table {name} set location {sql_string(str(version))}")
+        spark.sql(f"refresh table {name}")
+    else:
+        if exists:
+            spark.sql(f"drop table {name}")
+        spark.sql(f"create table {name} using parquet location {sql_string(str(version))}")
+    for old in table_root.glob(f"{_VERSION_PREFIX}*"):
+        if old != version:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _anti_join(current: DataFrame, incoming: DataFrame, keys: list[str]) -> DataFrame:
+    """Rows of `current` whose key (nulls equal) is not among `incoming`'s keys."""
+    from pyspark.sql import functions as F
+
+    incoming_keys = incoming.select(*keys).distinct().alias("incoming")
+    condition = None
+    for key in keys:
+        part = F.col(f"current.{key}").eqNullSafe(F.col(f"incoming.{key}"))
+        condition = part if condition is None else condition & part
+    return current.alias("current").join(incoming_keys, on=condition, how="left_anti").select("current.*")
+
+
+def _table_root(config: Config, name: str) -> Path:
+    _, schema, table = name.split(".")
+    return config.home / "warehouse" / "tables" / schema / table
+
+
+def _same_schema(left, right) -> bool:
+    return [(f.name, f.dataType.simpleString()) for f in left.fields] == [
+        (f.name, f.dataType.simpleString()) for f in right.fields
+    ]
+
+
+def _apply_comments(spark: SparkSession, name: str, table_comment: str, column_comments: Mapping[str, str]) -> None:
+    spark.sql(f"comment on table {name} is {sql_string(table_comment)}")
+    existing = {field.name for field in spark.table(name).schema.fields}
+    for column, comment in column_comments.items():
+        if column in existing:
+            spark.sql(f"alter table {name} alter column {quote_identifier(column)} comment {sql_string(comment)}")

@@ -1,0 +1,85 @@
+"""What every step notebook calls first: its parameters, config and Spark session.
+
+Papermill injects typed values after the cell tagged `parameters`. On Databricks the same
+notebook runs as a job task and its parameters arrive as widget values, which are always
+strings: :func:`start` reads them and converts each one to the type of the notebook's default.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hm_utils import config as config_module
+from hm_utils.config import Config
+from hm_utils.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+@dataclass
+class StepContext:
+    """The resolved parameters, config and session of one notebook run."""
+
+    params: dict[str, Any]
+    config: Config
+    spark: SparkSession
+    run_id: str
+
+
+def _dbutils() -> Any | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    return None if shell is None else shell.user_ns.get("dbutils")
+
+
+def coerce(name: str, raw: str, default: Any) -> Any:
+    """A widget string converted to the type of the notebook default."""
+    try:
+        if isinstance(default, bool):
+            if raw.strip().lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            return raw.strip().lower() in ("true", "1", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, (list, dict)):
+            return json.loads(raw) if raw.strip() else type(default)()
+    except ValueError as exc:
+        raise ConfigError(
+            f"parameter '{name}' = {raw!r} is not a {type(default).__name__}",
+            where="notebook widget / job parameter",
+            fix=f"pass a {type(default).__name__} value",
+        ) from exc
+    return raw
+
+
+def widget_values(defaults: dict[str, Any]) -> dict[str, Any]:
+    """On Databricks: each parameter from its widget (typed); elsewhere: the defaults as given."""
+    dbutils = _dbutils()
+    if dbutils is None:
+        return dict(defaults)
+    values = {}
+    for name, default in defaults.items():
+        text = json.dumps(default) if isinstance(default, (list, dict)) else str(default)
+        dbutils.widgets.text(name, text)
+        values[name] = coerce(name, dbutils.widgets.get(name), default)
+    return values
+
+
+def start(**parameters: Any) -> StepContext:
+    """Resolve parameters (`env`, `overrides`, `run_id` and the step's own), load config, connect."""
+    from hm_utils.spark import get_spark
+
+    params = widget_values(parameters)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True)
+    config = config_module.load(params.get("env") or None, params.get("overrides") or None)
+    spark = get_spark(config)
+    return StepContext(params=params, config=config, spark=spark, run_id=str(params.get("run_id") or "interactive"))

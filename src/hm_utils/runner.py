@@ -1,0 +1,161 @@
+"""`hm run`: execute the steps of the YAML run plan with papermill, one run folder per run.
+
+Every executed notebook is kept in `<runs>/<run_id>/`, with `run.json` summarising the steps.
+A failed step stops the run with the notebook, the cell and the error. Steps are idempotent, so
+a run that was killed midway completes when `hm run` is started again.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hm_utils.config import Config
+from hm_utils.errors import ConfigError, StepFailedError
+
+
+@dataclass(frozen=True)
+class Step:
+    """One notebook of the run plan."""
+
+    name: str
+    notebook: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    when: dict[str, Any] = field(default_factory=dict)
+
+    def applies(self, config: Config) -> bool:
+        """Whether the step's `when` conditions (dotted param → value) hold for this config."""
+        return all(config.get(key) == value for key, value in self.when.items())
+
+
+@dataclass
+class StepResult:
+    name: str
+    notebook: str
+    output: str
+    status: str
+    seconds: float
+    error: str | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    folder: Path
+    steps: list[StepResult]
+
+    @property
+    def ok(self) -> bool:
+        return all(step.status in ("ok", "skipped") for step in self.steps)
+
+
+def load_plan(config: Config) -> list[Step]:
+    """The steps of `run.plan` (params/run_plan.yml), validated."""
+    path = config.root / str(config.get("run.plan", "params/run_plan.yml"))
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read the run plan: {exc}", where=str(path), fix="restore it from git") from exc
+    steps = []
+    for index, entry in enumerate(raw.get("steps") or []):
+        where = f"{path}: steps[{index}]"
+        if not isinstance(entry, dict) or not entry.get("name") or not entry.get("notebook"):
+            raise ConfigError("a step needs a name and a notebook", where=where, fix="add name: and notebook:")
+        if not (config.root / entry["notebook"]).is_file():
+            raise ConfigError(f"notebook {entry['notebook']} does not exist", where=where, fix="fix the path")
+        steps.append(Step(entry["name"], entry["notebook"], entry.get("parameters") or {}, entry.get("when") or {}))
+    names = [step.name for step in steps]
+    if len(set(names)) != len(names):
+        raise ConfigError("step names must be unique", where=str(path), fix="rename the duplicate step")
+    return steps
+
+
+def select_steps(steps: list[Step], only: list[str] | None = None, from_step: str | None = None) -> list[Step]:
+    """The steps to run for `--only` / `--from`; a ConfigError listing the names when one is unknown."""
+    names = [step.name for step in steps]
+    for name in [*(only or []), *([from_step] if from_step else [])]:
+        if name not in names:
+            raise ConfigError(f"no step '{name}' in the run plan", where="--only / --from", fix=f"use one of {names}")
+    if only:
+        return [step for step in steps if step.name in only]
+    if from_step:
+        return steps[names.index(from_step) :]
+    return steps
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+def run_plan(
+    config: Config,
+    only: list[str] | None = None,
+    from_step: str | None = None,
+    progress: Callable[[str], None] = print,
+) -> RunResult:
+    """Run the selected steps in order; raise StepFailedError at the first failure."""
+    import papermill
+
+    steps = select_steps(load_plan(config), only, from_step)
+    run_id = new_run_id()
+    folder = config.path("runs") / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    result = RunResult(run_id, folder, [])
+    overrides = ";".join(f"{key}={_yaml_scalar(value)}" for key, value in config.overrides.items())
+    progress(f"run {run_id} ({config.env}) → {folder}")
+    for number, step in enumerate(steps, start=1):
+        output = folder / f"{number:02d}_{step.name}.ipynb"
+        label = f"[{number}/{len(steps)}] {step.name:<18}"
+        if not step.applies(config):
+            result.steps.append(StepResult(step.name, step.notebook, str(output), "skipped", 0.0))
+            progress(f"{label} skipped (only when {step.when})")
+            continue
+        started = time.perf_counter()
+        parameters = {"env": config.env, "overrides": overrides, "run_id": run_id, **step.parameters}
+        try:
+            papermill.execute_notebook(
+                str(config.root / step.notebook),
+                str(output),
+                parameters=parameters,
+                kernel_name=str(config.get("run.kernel", "python3")),
+                cwd=str(config.root),
+                progress_bar=False,
+                log_output=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            seconds = time.perf_counter() - started
+            error = f"{exc.ename}: {exc.evalue}"
+            result.steps.append(StepResult(step.name, step.notebook, str(output), "failed", seconds, error))
+            _write_summary(result)
+            progress(f"{label} FAILED after {seconds:.1f} s")
+            raise StepFailedError(
+                f"step '{step.name}' failed in cell {exc.exec_count or exc.cell_index}: {error}",
+                where=f"{step.notebook} (executed copy: {output})",
+                fix=f"open the executed notebook to see the cell; fix, then `hm run --from {step.name}`",
+            ) from None
+        seconds = time.perf_counter() - started
+        result.steps.append(StepResult(step.name, step.notebook, str(output), "ok", seconds))
+        progress(f"{label} ok ({seconds:.1f} s)")
+        _write_summary(result)
+    _write_summary(result)
+    latest = config.path("runs") / "latest"
+    latest.unlink(missing_ok=True)
+    latest.symlink_to(folder.name)
+    return result
+
+
+def _yaml_scalar(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def _write_summary(result: RunResult) -> None:
+    summary = {"run_id": result.run_id, "ok": result.ok, "steps": [asdict(step) for step in result.steps]}
+    (result.folder / "run.json").write_text(json.dumps(summary, indent=2))

@@ -1,0 +1,79 @@
+"""Where system tables come from: Databricks' `system` catalog, the local simulated account, or an
+export folder laid out as `<schema>/<table>/` parquet files (`hm run --source parquet:DIR`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hm_utils import tables
+from hm_utils.config import Config
+from hm_utils.errors import ConfigError
+from hm_utils.io import sql_string
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+
+def parse_source_option(value: str) -> dict[str, str | None]:
+    """`simulated`, `system` or `parquet:DIR` → the `source.kind` / `source.path` overrides."""
+    kind, _, path = value.partition(":")
+    if kind not in ("simulated", "system", "parquet") or (kind == "parquet") != bool(path):
+        raise ConfigError(
+            f"unknown source '{value}'",
+            where="--source",
+            fix="use simulated, system, or parquet:DIR (a folder of <schema>/<table>/ parquet files)",
+        )
+    return {"source.kind": kind, "source.path": str(Path(path).resolve()) if path else None}
+
+
+def simulated_folder(config: Config) -> Path:
+    """Where `hm simulate` writes the local simulated account."""
+    return config.home / "simulated"
+
+
+def describe_source(config: Config) -> str:
+    kind = config.get("source.kind")
+    if kind == "parquet":
+        return f"parquet:{config.get('source.path')}"
+    if kind == "simulated":
+        return f"simulated:{simulated_folder(config)}"
+    return f"system:{config.get('source.system_catalog')}"
+
+
+def system_table_folder(folder: Path, system_table: str) -> Path:
+    schema, table = system_table.split(".")
+    return folder / schema / table
+
+
+def register_simulated(spark: SparkSession, config: Config, folder: Path | None = None) -> list[str]:
+    """Expose the simulated parquet folders as tables (`<simulated schema>_<schema>.<table>`)."""
+    folder = folder or simulated_folder(config)
+    registered = []
+    for key in tables.keys(config, "source"):
+        spec = tables.get_spec(config, key)
+        data = system_table_folder(folder, str(spec.system_table))
+        name = tables.full_name(config, key)
+        spark.sql(f"create schema if not exists {tables.schema_of(config, key)}")
+        spark.sql(f"drop table if exists {name}")
+        if any(data.glob("*.parquet")):
+            spark.sql(f"create table {name} using parquet location {sql_string(str(data))}")
+            registered.append(name)
+    return registered
+
+
+def read_source(spark: SparkSession, config: Config, key: str) -> DataFrame | None:
+    """The source system table behind `key`, or None when the source does not have it."""
+    spec = tables.get_spec(config, key)
+    if config.get("source.kind") == "parquet":
+        data = system_table_folder(Path(str(config.get("source.path"))), str(spec.system_table))
+        if not any(data.glob("**/*.parquet")):
+            return None
+        return spark.read.parquet(str(data))
+    name = tables.full_name(config, key)
+    if not spark.catalog.tableExists(name):
+        return None
+    return spark.table(name)

@@ -1,0 +1,262 @@
+"""One engine, two places: a SparkSession for the configured target.
+
+- `local` (the embedded default): one Spark Connect server per engine home, started in the
+  background on first use and shared by every notebook, test and JupyterLab kernel. It owns the
+  only JVM, so its Hive catalog (embedded Derby under `<home>/metastore_db`) is persistent and
+  never locked by a second process; a client session starts in about a second instead of a new
+  JVM per notebook, and it speaks the same protocol as Databricks Connect.
+- `databricks`: Databricks Connect (profile, serverless or cluster id from params or the standard
+  `DATABRICKS_*` variables); inside a Databricks job the runtime's own session is returned.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hm_utils.config import Config
+from hm_utils.errors import EngineError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+MIN_JAVA = 17
+
+
+def get_spark(config: Config) -> SparkSession:
+    """The SparkSession for `config.target`, starting the local engine when needed."""
+    if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.getOrCreate()
+    if config.target == "databricks":
+        return _databricks_session(config)
+    server = LocalEngine(config)
+    server.ensure_running()
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.remote(server.url).getOrCreate()
+
+
+def _databricks_session(config: Config) -> SparkSession:
+    try:
+        from databricks.connect import DatabricksSession
+    except ImportError as exc:
+        raise EngineError(
+            "target is databricks but databricks-connect is not installed",
+            where="the Python environment",
+            fix="create a separate environment with `pip install -e '.[databricks]'` "
+            "(databricks-connect replaces pyspark; use the Python version of your cluster's runtime)",
+        ) from exc
+    builder = DatabricksSession.builder
+    settings = config.get("spark.databricks", {}) or {}
+    if settings.get("profile"):
+        builder = builder.profile(settings["profile"])
+    if settings.get("cluster_id"):
+        builder = builder.clusterId(settings["cluster_id"])
+    elif settings.get("serverless") and not os.environ.get("DATABRICKS_CLUSTER_ID"):
+        builder = builder.serverless(True)
+    return builder.getOrCreate()
+
+
+def java_major_version() -> int | None:
+    """Major version of the `java` on PATH (or under JAVA_HOME), None when there is none."""
+    java = Path(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else None
+    executable = str(java) if java and java.exists() else shutil.which("java")
+    if not executable:
+        return None
+    result = subprocess.run([executable, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2)) if major == 1 and match.group(2) else major
+
+
+def check_java() -> int:
+    """Java major version; an EngineError with the install hint when it is missing or too old."""
+    major = java_major_version()
+    if major is None or major < MIN_JAVA:
+        found = "no java on PATH" if major is None else f"java {major}"
+        raise EngineError(
+            f"the local Spark engine needs Java {MIN_JAVA} or newer ({found})",
+            where="PATH / JAVA_HOME",
+            fix="install it, e.g. `sudo apt-get install openjdk-17-jre-headless` (Debian/Ubuntu), "
+            "`brew install openjdk@17` (macOS) or `conda install -c conda-forge openjdk=17`, "
+            "then set JAVA_HOME",
+        )
+    return major
+
+
+@dataclass
+class EngineStatus:
+    """What `hm spark status` reports."""
+
+    running: bool
+    pid: int | None
+    url: str
+    home: Path
+    log: Path
+
+
+class LocalEngine:
+    """The background Spark Connect server that serves one engine home."""
+
+    def __init__(self, config: Config) -> None:
+        settings = config.get("spark.local", {}) or {}
+        self.config = config
+        self.host = str(settings.get("host", "localhost"))
+        self.port = int(settings.get("port", 15002))
+        self.driver_memory = str(settings.get("driver_memory", "4g"))
+        self.shuffle_partitions = int(settings.get("shuffle_partitions", 4))
+        self.start_timeout = float(settings.get("start_timeout_seconds", 120))
+        self.home = config.home
+        self.state_dir = self.home / "engine"
+        self.pid_file = self.state_dir / "server.pid"
+        self.log_file = self.state_dir / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"sc://{self.host}:{self.port}"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    def status(self) -> EngineStatus:
+        pid = self._read_pid()
+        running = pid is not None and _pid_alive(pid) and self._port_open()
+        return EngineStatus(running, pid if running else None, self.url, self.home, self.log_file)
+
+    def ensure_running(self) -> EngineStatus:
+        """Start the server unless it already answers; safe to call from many processes at once."""
+        if self._port_open() and self._read_pid() is not None:
+            return self.status()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with self._lock():
+            if not (self._port_open() and self._read_pid() is not None):
+                self._start()
+        return self.status()
+
+    def stop(self) -> bool:
+        """Stop the server; True if one was running."""
+        pid = self._read_pid()
+        if pid is None or not _pid_alive(pid):
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while _pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if _pid_alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def _start(self) -> None:
+        check_java()
+        if self._port_open():
+            raise EngineError(
+                f"port {self.port} is taken by another program",
+                where=f"spark.local.port in params/{self.config.env}.yml",
+                fix="stop that program or choose another port with --set spark.local.port=N",
+            )
+        spark_submit = _spark_home() / "bin" / "spark-submit"
+        self.warehouse_dir.mkdir(parents=True, exist_ok=True)
+        metastore = self.home / "metastore_db"
+        confs = {
+            "spark.connect.grpc.binding.port": str(self.port),
+            "spark.connect.grpc.maxInboundMessageSize": str(512 * 1024 * 1024),
+            "spark.sql.catalogImplementation": "hive",
+            "spark.sql.warehouse.dir": str(self.warehouse_dir),
+            "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
+            "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.legacy.createHiveTableByDefault": "false",
+            "spark.ui.enabled": "false",
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.state_dir} -Duser.timezone=UTC",
+        }
+        command = [str(spark_submit), "--class", CONNECT_SERVER_CLASS, "--name", "hm-local-engine"]
+        command += ["--master", "local[*]", "--driver-memory", self.driver_memory]
+        for key, value in confs.items():
+            command += ["--conf", f"{key}={value}"]
+        command.append("spark-internal")
+        env = {**os.environ, "SPARK_HOME": str(_spark_home()), "PYSPARK_PYTHON": sys.executable}
+        env.pop("SPARK_REMOTE", None)
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=self.state_dir,
+                env=env,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise EngineError(
+                    f"the local Spark engine exited during start-up (code {process.returncode})",
+                    where=str(self.log_file),
+                    fix="read the end of that log; `hm spark down` then retry",
+                )
+            if self._port_open():
+                return
+            time.sleep(0.25)
+        self.stop()
+        raise EngineError(
+            f"the local Spark engine did not answer on port {self.port} within {self.start_timeout:.0f} s",
+            where=str(self.log_file),
+            fix="read the log; raise spark.local.start_timeout_seconds on a slow machine",
+        )
+
+    def _read_pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _port_open(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            return sock.connect_ex((self.host if self.host != "localhost" else "127.0.0.1", self.port)) == 0
+
+    @contextmanager
+    def _lock(self):
+        with (self.state_dir / "start.lock").open("w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _spark_home() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).resolve().parent
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
