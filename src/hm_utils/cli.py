@@ -54,6 +54,40 @@ def run(
     result = runner.run_plan(config, only=only, from_step=from_step)
     total = sum(step.seconds for step in result.steps)
     typer.echo(f"done in {total:.1f} s · executed notebooks in {result.folder}")
+    _echo_published(result.folder / "reports")
+
+
+def _echo_published(folder: Path) -> None:
+    """The front page and the five headline numbers of a publish (nothing when the reports did not run)."""
+    from hm_utils import headline
+    from hm_utils.reports import PublishResult
+
+    published = PublishResult.read(folder)
+    if published is None:
+        return
+    typer.echo(f"health report: {published.front_page}")
+    for line in headline.format_lines(published.headlines):
+        typer.echo(f"  {line}")
+
+
+@app.command()
+def report(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    start: Annotated[Optional[str], typer.Option(help="First day, YYYY-MM-DD (default: reports.period_days before --end).")] = None,
+    end: Annotated[Optional[str], typer.Option(help="Last day, YYYY-MM-DD (default: the last complete day).")] = None,
+    workspace: Annotated[Optional[list[str]], typer.Option(help="Only this workspace id (repeatable).")] = None,
+    renderer: Annotated[str, typer.Option(help="auto (quarto when on PATH, else nbconvert), quarto or nbconvert.")] = "auto",
+) -> None:
+    """Re-render the health report site from what is already built (runs only the report notebooks)."""
+    from hm_utils import reports, runner
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    result = reports.publish(
+        config, runner.new_run_id(), start or "", end or "", workspace or (), spark=get_spark(config), renderer=renderer
+    )
+    _echo_published(Path(result.folder))
 
 
 @app.command()
@@ -108,7 +142,7 @@ def simulate(
     summary = simulation.run_simulation(config, options, out)
     typer.echo(f"wrote {sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s to {summary.folder}")
     for table, rows in sorted(summary.rows.items()):
-        typer.echo(f"  {table:<45} {rows:>12,}")
+        typer.echo(f"  {table:<56} {rows:>12,}")
 
 
 @app.command()

@@ -1,0 +1,74 @@
+"""The io layer on the local engine: write modes, comments, and a crash midway leaves the old version."""
+
+from __future__ import annotations
+
+import pytest
+
+from hm_utils import io, tables
+
+pytestmark = pytest.mark.engine
+
+KEY = "ops.step_log"
+DDL = "run_id string, step string, status string"
+
+
+def _rows(spark, config):
+    return sorted(tuple(row) for row in io.read_table(spark, config, KEY).select("run_id", "step", "status").collect())
+
+
+def test_write_modes(spark, config):
+    io.write_table(spark, config, KEY, spark.createDataFrame([("r1", "a", "ok"), ("r1", "b", "ok")], DDL))
+    io.write_table(spark, config, KEY, spark.createDataFrame([("r1", "b", "failed"), ("r2", "a", "ok")], DDL), "upsert")
+    assert _rows(spark, config) == [("r1", "a", "ok"), ("r1", "b", "failed"), ("r2", "a", "ok")]
+    io.write_table(spark, config, KEY, spark.createDataFrame([("r3", "a", "ok")], DDL), "append")
+    io.write_table(
+        spark, config, KEY, spark.createDataFrame([("r1", "c", "ok")], DDL), "replace_where", where="run_id = 'r1'"
+    )
+    assert _rows(spark, config) == [("r1", "c", "ok"), ("r2", "a", "ok"), ("r3", "a", "ok")]
+    result = io.write_table(spark, config, KEY, spark.createDataFrame([], DDL))
+    assert result.rows == 0
+
+
+def test_upsert_is_idempotent(spark, config):
+    frame = spark.createDataFrame([("r1", "a", "ok"), ("r2", "a", "ok")], DDL)
+    io.write_table(spark, config, KEY, frame)
+    io.write_table(spark, config, KEY, frame, "upsert")
+    io.write_table(spark, config, KEY, frame, "upsert")
+    assert len(_rows(spark, config)) == 2
+
+
+def test_comment_from_registry_is_applied(spark, config):
+    io.write_table(
+        spark, config, KEY, spark.createDataFrame([("r1", "a", "ok")], DDL), column_comments={"step": "Step name."}
+    )
+    name = tables.full_name(config, KEY)
+    described = {row["col_name"]: row for row in spark.sql(f"describe table extended {name}").collect()}
+    assert described["Comment"]["data_type"] == tables.get_spec(config, KEY).comment
+    assert described["step"]["comment"] == "Step name."
+
+
+def test_failed_write_keeps_previous_version_readable(spark, config):
+    from pyspark.sql import functions as F
+
+    io.write_table(spark, config, KEY, spark.createDataFrame([("r1", "a", "ok")], DDL))
+    failing = spark.range(1000).select(
+        F.when(F.col("id") > 500, F.raise_error(F.lit("disk on fire"))).otherwise(F.lit("r9")).alias("run_id"),
+        F.lit("a").alias("step"),
+        F.lit("ok").alias("status"),
+    )
+    with pytest.raises(Exception, match="disk on fire"):
+        io.write_table(spark, config, KEY, failing, "append")
+    assert _rows(spark, config) == [("r1", "a", "ok")]
+    io.write_table(spark, config, KEY, spark.createDataFrame([("r2", "a", "ok")], DDL), "append")
+    assert _rows(spark, config) == [("r1", "a", "ok"), ("r2", "a", "ok")]
+    table_root = config.home / "warehouse" / "tables" / "hm_ops" / "step_log"
+    assert len(list(table_root.glob("v-*"))) == 1, "the orphan version of the failed write was not cleaned up"
+
+
+def test_missing_table_says_which_step_builds_it(spark, config):
+    from hm_utils.errors import TableNotFoundError
+
+    spark.sql(f"drop table if exists {tables.full_name(config, 'bronze.compute_node_types')}")
+    with pytest.raises(TableNotFoundError) as raised:
+        io.read_table(spark, config, "bronze.compute_node_types")
+    assert "hm run" in raised.value.fix

@@ -1,0 +1,43 @@
+"""Run plan parsing and step selection (no notebooks executed here)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from hm_utils import config as config_module
+from hm_utils import runner
+from hm_utils.errors import ConfigError
+
+
+@pytest.fixture
+def config(monkeypatch):
+    monkeypatch.delenv("HM_SET", raising=False)
+    return config_module.load("ci")
+
+
+def test_plan_starts_with_simulate_then_bronze(config):
+    names = [step.name for step in runner.load_plan(config)]
+    assert names[:2] == ["simulate", "bronze"]
+
+
+def test_simulate_only_applies_to_the_simulated_source(config):
+    simulate = runner.load_plan(config)[0]
+    assert simulate.applies(config)
+    assert not simulate.applies(config.with_overrides({"source.kind": "parquet", "source.path": "/tmp/x"}))
+
+
+def test_only_and_from_select_steps(config):
+    steps = runner.load_plan(config)
+    assert [s.name for s in runner.select_steps(steps, only=["bronze"])] == ["bronze"]
+    assert [s.name for s in runner.select_steps(steps, from_step="bronze")][0] == "bronze"
+    with pytest.raises(ConfigError, match="no step 'gild'"):
+        runner.select_steps(steps, from_step="gild")
+
+
+def test_plan_with_missing_notebook_is_rejected(tmp_path, config):
+    shutil.copytree(config.root / "params", tmp_path / "params")
+    (tmp_path / "params" / "run_plan.yml").write_text("steps:\n  - {name: x, notebook: notebooks/none.ipynb}\n")
+    with pytest.raises(ConfigError, match="does not exist"):
+        runner.load_plan(config_module.load("ci", root=tmp_path))
