@@ -3,11 +3,14 @@ account built once through every pipeline layer (bronze → silver → gold → 
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from hm_utils import config as config_module
+
+
+def pytest_collection_modifyitems(items):
+    """Golden notebooks (nbval) run last, after the fixtures have built the test account."""
+    items.sort(key=lambda item: "tests/golden/" in str(item.path))
 
 
 @pytest.fixture(scope="session")
@@ -29,25 +32,13 @@ def spark(config):
         engine.stop()
 
 
-# Layer functions called in order to build the test account; each takes (spark, config, run_id).
-PIPELINE = [
-    ("hm_utils.bronze", "ingest_all"),
-    ("hm_utils.silver", "build_silver"),
-    ("hm_utils.gold", "build_gold"),
-    ("hm_utils.semantic", "deploy_step"),
-]
-
-
 @pytest.fixture(scope="session")
 def account(spark, config):
-    """The ci simulated account, simulated and built through every layer once per session."""
-    from hm_utils import simulation
+    """The ci simulated account, simulated and built through every layer once per session.
+
+    Returns each layer's report by layer name (bronze, silver, gold, semantic).
+    """
+    from hm_utils import layers, simulation
 
     simulation.run_simulation(config, simulation.options_from_config(config), spark=spark)
-    reports = {}
-    for module_name, function in PIPELINE:
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        module = importlib.import_module(module_name)
-        reports[module_name.rsplit(".", 1)[1]] = getattr(module, function)(spark, config, "test-build")
-    return reports
+    return {result.layer: result.report for result in layers.build_layers(spark, config, "test-build")}

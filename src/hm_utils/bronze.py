@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
@@ -56,7 +57,11 @@ def ingest_all(
 ) -> list[IngestReport]:
     """Ingest every source table of the registry (or the `only` source keys) into bronze."""
     source_keys = list(only) if only else tables.keys(config, "source")
-    reports = [ingest_table(spark, config, key, run_id) for key in source_keys]
+    for schema in {tables.schema_of(config, bronze_key(key)) for key in source_keys}:
+        spark.sql(f"create schema if not exists {schema}")
+    # Tables are independent: ingest them concurrently (a Spark Connect client is thread-safe).
+    with ThreadPoolExecutor(max_workers=int(config.get("bronze.parallel_tables", 4))) as pool:
+        reports = list(pool.map(lambda key: ingest_table(spark, config, key, run_id), source_keys))
     write_ingest_log(spark, config, reports)
     return reports
 
@@ -79,23 +84,27 @@ def ingest_table(spark: SparkSession, config: Config, source_key: str, run_id: s
     if extra or missing:
         warning = _drift_message(source_key, extra, missing)
         log.warning(warning)
+    origin = sources.describe_source(config)
     stamped = source.select(
         *source.columns,
         F.current_timestamp().alias("_hm_ingested_at"),
-        F.lit(sources.describe_source(config)).alias("_hm_source"),
+        F.lit(origin).alias("_hm_source"),
         F.lit(run_id).alias("_hm_run_id"),
     )
 
     exists = io.table_exists(spark, config, target)
-    before = _watermark(spark, config, target, incremental) if exists and incremental else None
-    if before is None:
+    before, origins = _watermark_and_origins(spark, config, target, incremental) if exists else (None, [])
+    if origins and origins != [origin]:
+        log.warning("%s came from %s; reloading it whole from %s", target, ", ".join(origins), origin)
+        before = None
+    if before is None or incremental is None:
         window, mode, predicate = stamped, "overwrite", None
     else:
         predicate = _window_predicate(incremental, before, int(config.get("bronze.lookback_days", 3)))
         window, mode = stamped.where(predicate), "replace_where"
     result = io.write_table(spark, config, target, window, mode, where=predicate)
     read = result.rows if predicate is None else int(io.read_table(spark, config, target).where(predicate).count())
-    after = _watermark(spark, config, target, incremental) if incremental else None
+    after = _watermark_and_origins(spark, config, target, incremental)[0] if incremental else None
     return IngestReport(run_id, source_key, read, result.rows, mode, before, after, extra, missing, warning)
 
 
@@ -115,11 +124,21 @@ def _window_predicate(column: str, watermark: str, lookback_days: int) -> str:
     return f"({quoted} >= {cutoff} or {quoted} is null)"
 
 
-def _watermark(spark: SparkSession, config: Config, key: str, column: str) -> str | None:
+def _watermark_and_origins(
+    spark: SparkSession, config: Config, key: str, column: str | None
+) -> tuple[str | None, list[str]]:
+    """The latest incremental value in a bronze table and the sources its rows came from (one scan)."""
     from pyspark.sql import functions as F
 
-    value = io.read_table(spark, config, key).agg(F.max(column).cast("string").alias("w")).first()
-    return None if value is None or value["w"] is None else str(value["w"])
+    watermark = F.max(column).cast("string") if column else F.lit(None).cast("string")
+    row = (
+        io.read_table(spark, config, key)
+        .agg(watermark.alias("w"), F.array_sort(F.collect_set("_hm_source")).alias("origins"))
+        .first()
+    )
+    if row is None:
+        return None, []
+    return (None if row["w"] is None else str(row["w"])), list(row["origins"] or [])
 
 
 def _empty_bronze(spark: SparkSession, config: Config, source_key: str, run_id: str) -> IngestReport:

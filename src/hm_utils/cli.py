@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,10 +24,10 @@ spark_app = typer.Typer(help="Manage the local Spark engine (a background Spark 
 app.add_typer(spark_app, name="spark")
 
 EnvOption = Annotated[
-    Optional[str], typer.Option("--env", "-e", help="Environment: local, dev, prod or ci (params/<env>.yml).")
+    str | None, typer.Option("--env", "-e", help="Environment: local, dev, prod or ci (params/<env>.yml).")
 ]
 SetOption = Annotated[
-    Optional[list[str]], typer.Option("--set", "-s", help="Override a parameter: section.key=value (repeatable).")
+    list[str] | None, typer.Option("--set", "-s", help="Override a parameter: section.key=value (repeatable).")
 ]
 
 
@@ -40,10 +40,10 @@ def _config(env: str | None, overrides: list[str] | None, extra: dict | None = N
 def run(
     env: EnvOption = None,
     set_: SetOption = None,
-    only: Annotated[Optional[list[str]], typer.Option("--only", help="Run only this step (repeatable).")] = None,
-    from_step: Annotated[Optional[str], typer.Option("--from", help="Run from this step to the end.")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this step (repeatable).")] = None,
+    from_step: Annotated[str | None, typer.Option("--from", help="Run from this step to the end.")] = None,
     source: Annotated[
-        Optional[str], typer.Option("--source", help="simulated, system, or parquet:DIR (a <schema>/<table>/ export).")
+        str | None, typer.Option("--source", help="simulated, system, or parquet:DIR (a <schema>/<table>/ export).")
     ] = None,
 ) -> None:
     """Run the steps of the run plan (params/run_plan.yml) through papermill."""
@@ -74,19 +74,16 @@ def _echo_published(folder: Path) -> None:
 def report(
     env: EnvOption = None,
     set_: SetOption = None,
-    start: Annotated[Optional[str], typer.Option(help="First day, YYYY-MM-DD (default: reports.period_days before --end).")] = None,
-    end: Annotated[Optional[str], typer.Option(help="Last day, YYYY-MM-DD (default: the last complete day).")] = None,
-    workspace: Annotated[Optional[list[str]], typer.Option(help="Only this workspace id (repeatable).")] = None,
+    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: reports.period_days before --end).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the last complete day).")] = None,
+    workspace: Annotated[list[str] | None, typer.Option(help="Only this workspace id (repeatable).")] = None,
     renderer: Annotated[str, typer.Option(help="auto (quarto when on PATH, else nbconvert), quarto or nbconvert.")] = "auto",
 ) -> None:
     """Re-render the health report site from what is already built (runs only the report notebooks)."""
     from hm_utils import reports, runner
-    from hm_utils.spark import get_spark
 
     config = _config(env, set_)
-    result = reports.publish(
-        config, runner.new_run_id(), start or "", end or "", workspace or (), spark=get_spark(config), renderer=renderer
-    )
+    result = reports.publish(config, runner.new_run_id(), start or "", end or "", workspace or (), renderer=renderer)
     _echo_published(Path(result.folder))
 
 
@@ -113,15 +110,15 @@ def sql(
 def simulate(
     env: EnvOption = None,
     set_: SetOption = None,
-    workspaces: Annotated[Optional[int], typer.Option(help="Number of workspaces.")] = None,
-    days: Annotated[Optional[int], typer.Option(help="Days of history.")] = None,
-    end_date: Annotated[Optional[str], typer.Option(help="Last simulated day, YYYY-MM-DD (default: yesterday UTC).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed: same seed and options, same data.")] = None,
-    scale: Annotated[Optional[float], typer.Option(help="Volume; 1.0 = one day of a large account.")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Write an export folder <out>/<schema>/<table>/ instead.")] = None,
+    workspaces: Annotated[int | None, typer.Option(help="Number of workspaces.")] = None,
+    days: Annotated[int | None, typer.Option(help="Days of history.")] = None,
+    end_date: Annotated[str | None, typer.Option(help="Last simulated day, YYYY-MM-DD (default: yesterday UTC).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed: same seed and options, same data.")] = None,
+    scale: Annotated[float | None, typer.Option(help="Volume; 1.0 = one day of a large account.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write an export folder <out>/<schema>/<table>/ instead.")] = None,
     format_: Annotated[str, typer.Option("--format", help="Export file format (parquet).")] = "parquet",
-    defects: Annotated[Optional[bool], typer.Option("--defects/--no-defects", help="Inject data defects.")] = None,
-    incidents: Annotated[Optional[bool], typer.Option("--incidents/--no-incidents", help="Inject incidents.")] = None,
+    defects: Annotated[bool | None, typer.Option("--defects/--no-defects", help="Inject data defects.")] = None,
+    incidents: Annotated[bool | None, typer.Option("--incidents/--no-incidents", help="Inject incidents.")] = None,
 ) -> None:
     """Simulate a Databricks account's system tables (exact real schemas, labelled incidents)."""
     from hm_utils import simulation
@@ -150,12 +147,30 @@ def bench(
     scale: Annotated[float, typer.Option(help="Volume of the simulated day; 1.0 = a large account.")] = 1.0,
     workspaces: Annotated[int, typer.Option(help="Number of workspaces.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    engine: Annotated[
+        bool, typer.Option("--engine", help="Instead: compare engine start-up (new JVM vs Spark Connect client).")
+    ] = False,
+    latency: Annotated[
+        bool, typer.Option("--latency", help="Instead: p50/p95 of every table function on 90 days of WORKSPACES.")
+    ] = False,
     set_: SetOption = None,
 ) -> None:
     """Simulate one day at SCALE and time it through every pipeline step (rows, seconds, memory)."""
     from hm_utils import benchmark
 
-    figures = benchmark.run_benchmark(scale=scale, workspaces=workspaces, overrides=set_)
+    if engine:
+        typer.echo(json.dumps(benchmark.measure_engine_startup(), indent=2))
+        return
+    if latency:
+        figures = benchmark.run_latency_benchmark(
+            workspaces=workspaces, overrides=set_, progress=lambda m: typer.echo(m, err=True)
+        )
+        typer.echo(json.dumps(figures, indent=2))
+        return
+
+    figures = benchmark.run_benchmark(
+        scale=scale, workspaces=workspaces, overrides=set_, progress=lambda m: typer.echo(m, err=True)
+    )
     typer.echo(json.dumps(figures, indent=2) if as_json else benchmark.format_table(figures))
 
 
@@ -223,3 +238,7 @@ def spark_error_message(error: Exception) -> str:
     text = str(error).split("JVM stacktrace:")[0].strip()
     lines = [line for line in text.splitlines() if line.strip()][:6]
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

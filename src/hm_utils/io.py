@@ -105,15 +105,19 @@ def write_table(
         raise ConfigError("replace_where needs a where predicate", where=f"write to {key}", fix="pass where=...")
     ensure_schema(spark, config, key)
     name = tables.full_name(config, key)
-    writer = _write_local if config.is_local else _write_delta
-    writer(spark, config, name, df, mode, keys, where)
-    _apply_comments(spark, name, spec.comment, column_comments or {})
+    if config.is_local:
+        created = _write_local(spark, config, name, df, mode, keys, where)
+    else:
+        created = _write_delta(spark, config, name, df, mode, keys, where)
+    if created or column_comments:
+        _apply_comments(spark, name, spec.comment, column_comments or {})
     return WriteResult(key=key, table=name, mode=mode, rows=int(spark.table(name).count()))
 
 
 def _write_delta(
     spark: SparkSession, config: Config, name: str, df: DataFrame, mode: str, keys: list[str], where: str | None
-) -> None:
+) -> bool:
+    """Write with Delta; returns True (comments are re-applied after every Delta write)."""
     exists = spark.catalog.tableExists(name)
     if mode == "upsert" and exists:
         view = f"hm_upsert_{uuid.uuid4().hex[:12]}"
@@ -124,19 +128,21 @@ def _write_delta(
             "when matched then update set * when not matched then insert *"
         )
         spark.catalog.dropTempView(view)
-        return
+        return True
     writer = df.write.format("delta")
     if mode == "replace_where" and exists:
-        writer.mode("overwrite").option("replaceWhere", where).saveAsTable(name)
+        writer.mode("overwrite").option("replaceWhere", where).option("mergeSchema", "true").saveAsTable(name)
     elif mode == "append" and exists:
         writer.mode("append").option("mergeSchema", "true").saveAsTable(name)
     else:
         writer.mode("overwrite").option("overwriteSchema", "true").saveAsTable(name)
+    return True
 
 
 def _write_local(
     spark: SparkSession, config: Config, name: str, df: DataFrame, mode: str, keys: list[str], where: str | None
-) -> None:
+) -> bool:
+    """Write a new parquet version and switch the table to it; True when the table was (re)created."""
     exists = spark.catalog.tableExists(name)
     incoming = df
     if exists and mode != "overwrite":
@@ -151,16 +157,17 @@ def _write_local(
     table_root = _table_root(config, name)
     version = table_root / f"{_VERSION_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
     df.write.mode("error").parquet(str(version))
-    if exists and _same_schema(spark.table(name).schema, spark.read.parquet(str(version)).schema):
-        spark.sql(f"alter table {name} set location {sql_string(str(version))}")
-        spark.sql(f"refresh table {name}")
-    else:
+    created = not (exists and _same_schema(spark.table(name).schema, spark.read.parquet(str(version)).schema))
+    if created:
         if exists:
             spark.sql(f"drop table {name}")
         spark.sql(f"create table {name} using parquet location {sql_string(str(version))}")
+    else:
+        spark.sql(f"alter table {name} set location {sql_string(str(version))}")
     for old in table_root.glob(f"{_VERSION_PREFIX}*"):
         if old != version:
             shutil.rmtree(old, ignore_errors=True)
+    return created
 
 
 def _anti_join(current: DataFrame, incoming: DataFrame, keys: list[str]) -> DataFrame:

@@ -22,12 +22,20 @@ if TYPE_CHECKING:
 
 @dataclass
 class StepContext:
-    """The resolved parameters, config and session of one notebook run."""
+    """The resolved parameters, config and (connected on first use) session of one notebook run."""
 
     params: dict[str, Any]
     config: Config
-    spark: SparkSession
     run_id: str
+    _spark: SparkSession | None = None
+
+    @property
+    def spark(self) -> SparkSession:
+        if self._spark is None:
+            from hm_utils.spark import get_spark
+
+            self._spark = get_spark(self.config)
+        return self._spark
 
 
 def _dbutils() -> Any | None:
@@ -75,11 +83,8 @@ def widget_values(defaults: dict[str, Any]) -> dict[str, Any]:
 
 
 def start(**parameters: Any) -> StepContext:
-    """Resolve parameters (`env`, `overrides`, `run_id` and the step's own), load config, connect."""
-    from hm_utils.spark import get_spark
-
+    """Resolve parameters (`env`, `overrides`, `run_id` and the step's own) and load the config."""
     params = widget_values(parameters)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True)
     config = config_module.load(params.get("env") or None, params.get("overrides") or None)
-    spark = get_spark(config)
-    return StepContext(params=params, config=config, spark=spark, run_id=str(params.get("run_id") or "interactive"))
+    return StepContext(params=params, config=config, run_id=str(params.get("run_id") or "interactive"))

@@ -46,6 +46,7 @@ def run_simulation(config: Config, options, out: Path | None = None, spark=None)
 
     folder = out.resolve() if out else sources.simulated_folder(config)
     summary = simulate(folder, options)
+    sources.write_simulation_stamp(folder, options)
     registered: list[str] = []
     if out is None:
         if spark is None:

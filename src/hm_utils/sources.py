@@ -3,6 +3,9 @@ export folder laid out as `<schema>/<table>/` parquet files (`hm run --source pa
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,12 +38,29 @@ def simulated_folder(config: Config) -> Path:
     return config.home / "simulated"
 
 
+SIMULATION_STAMP = "_simulation.json"
+
+
+def write_simulation_stamp(folder: Path, options) -> None:
+    """Record the options a simulated folder was generated with (see :func:`describe_source`)."""
+    stamp = {key: str(value) for key, value in dataclasses.asdict(options).items()}
+    (folder / SIMULATION_STAMP).write_text(json.dumps(stamp, sort_keys=True))
+
+
 def describe_source(config: Config) -> str:
+    """Where the source rows come from; stored in bronze's `_hm_source`.
+
+    Bronze reloads a table whole when this changes. A simulated account is identified by the
+    options it was generated with, because its incidents move with the simulated end date.
+    """
     kind = config.get("source.kind")
     if kind == "parquet":
         return f"parquet:{config.get('source.path')}"
     if kind == "simulated":
-        return f"simulated:{simulated_folder(config)}"
+        folder = simulated_folder(config)
+        stamp = folder / SIMULATION_STAMP
+        digest = hashlib.sha1(stamp.read_bytes()).hexdigest()[:12] if stamp.is_file() else "unstamped"
+        return f"simulated:{folder}#{digest}"
     return f"system:{config.get('source.system_catalog')}"
 
 

@@ -31,6 +31,17 @@ def test_exactly_one_parameters_cell(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_papermill_can_read_every_parameter(path):
+    """papermill skips a parameter whose line holds a second '=' (e.g. in its help comment)."""
+    from papermill.translators import PythonTranslator
+
+    notebook = nbformat.read(path, as_version=4)
+    tagged = next(cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", []))
+    assigned = [line.split("=")[0].strip() for line in tagged.source.splitlines() if "=" in line]
+    assert [parameter.name for parameter in PythonTranslator.inspect(tagged)] == assigned
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_title_and_purpose_first(path):
     first = nbformat.read(path, as_version=4).cells[0]
     assert first.cell_type == "markdown" and first.source.startswith("# "), f"{path.name}: no H1 title first"

@@ -1,0 +1,211 @@
+"""`hm bench`: simulate one day at a given scale and time it through every pipeline layer.
+
+The benchmark uses its own engine home and port (`.hm-bench`, 15022) so it never touches the
+account of `hm run`, starts that engine fresh, and samples the resident memory of the engine
+JVM and of this process every 0.2 s to report the peak. Scale 1.0 is one day of a large account:
+about 500,000 usage rows, 50,000 job-run timeline rows, 1,000,000 audit rows, 100,000 queries.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import psutil
+
+from hm_utils import config as config_module
+from hm_utils import layers, simulation
+
+BENCH_OVERRIDES = {
+    "paths.home": ".hm-bench",
+    "paths.runs": ".hm-bench/runs",
+    "paths.site": ".hm-bench/_site",
+    "spark.local.port": 15022,
+    "spark.local.driver_memory": "6g",
+}
+
+
+class PeakMemory:
+    """Samples the RSS of this process and of a process tree (the engine) in the background."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.engine_pid: int | None = None
+        self.peak_engine = 0
+        self.peak_client = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        me = psutil.Process(os.getpid())
+        while not self._stop.is_set():
+            self.peak_client = max(self.peak_client, me.memory_info().rss)
+            if self.engine_pid:
+                try:
+                    root = psutil.Process(self.engine_pid)
+                    total = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+                    self.peak_engine = max(self.peak_engine, total)
+                except psutil.Error:
+                    pass
+            self._stop.wait(self.interval)
+
+
+def run_benchmark(
+    scale: float, workspaces: int, overrides: list[str] | None = None, progress=lambda message: None
+) -> dict[str, Any]:
+    """Simulate one day at `scale`, build every layer, and return rows, seconds and peak memory."""
+    from hm_utils.spark import LocalEngine, get_spark
+
+    extra = {**BENCH_OVERRIDES, **config_module.parse_overrides(overrides)}
+    config = config_module.load("local", extra)
+    engine = LocalEngine(config)
+    engine.stop()
+    options = simulation.options_from_config(
+        config,
+        workspaces=workspaces,
+        days=1,
+        scale=scale,
+        end_date=date.today() - timedelta(days=1),
+        defects=True,
+        incidents=False,
+    )
+    steps: dict[str, dict[str, float]] = {}
+    with PeakMemory() as memory:
+        started = time.perf_counter()
+        engine.ensure_running()
+        memory.engine_pid = engine.status().pid
+        spark = get_spark(config)
+        spark.sql("select 1").collect()
+        steps["engine_start"] = {"seconds": round(time.perf_counter() - started, 2)}
+        progress(f"engine started in {steps['engine_start']['seconds']} s")
+        _drop_layer_schemas(spark, config)
+
+        started = time.perf_counter()
+        sim = simulation.run_simulation(config, options, spark=spark)
+        steps["simulate"] = _step(time.perf_counter() - started, sum(sim.rows.values()))
+        source_rows = sum(sim.rows.values())
+        progress(f"simulated {source_rows:,} rows in {steps['simulate']['seconds']} s")
+
+        for result in layers.build_layers(
+            spark, config, "bench", on_done=lambda r: progress(f"{r.layer} in {r.seconds:.1f} s")
+        ):
+            steps[result.layer] = _step(result.seconds, source_rows)
+    engine.stop()
+    return {
+        "scale": scale,
+        "workspaces": workspaces,
+        "rows": dict(sorted(sim.rows.items())),
+        "source_rows": source_rows,
+        "steps": steps,
+        "bronze_through_gold_seconds": round(
+            sum(v["seconds"] for k, v in steps.items() if k in ("bronze", "silver", "gold")), 2
+        ),
+        "peak_memory_mb": {"engine": round(memory.peak_engine / 2**20), "client": round(memory.peak_client / 2**20)},
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30)},
+    }
+
+
+def run_latency_benchmark(
+    workspaces: int = 10, days: int = 90, scale: float = 0.005, overrides: list[str] | None = None, progress=print
+) -> dict[str, Any]:
+    """Build a `workspaces` × `days` simulated account and time every semantic function (p50/p95)."""
+    from hm_utils import semantic
+    from hm_utils.spark import LocalEngine, get_spark
+
+    config = config_module.load("local", {**BENCH_OVERRIDES, **config_module.parse_overrides(overrides)})
+    engine = LocalEngine(config)
+    engine.ensure_running()
+    spark = get_spark(config)
+    _drop_layer_schemas(spark, config)
+    options = simulation.options_from_config(config, workspaces=workspaces, days=days, scale=scale)
+    sim = simulation.run_simulation(config, options, spark=spark)
+    progress(f"simulated {sum(sim.rows.values()):,} rows; building the layers")
+    layers.build_layers(spark, config, "bench-latency", on_done=lambda r: progress(f"{r.layer} in {r.seconds:.1f} s"))
+    figures = semantic.latency_benchmark(spark, config)
+    engine.stop()
+    return {"workspaces": workspaces, "days": days, "scale": scale, "usage_rows": sim.rows["billing.usage"], **figures}
+
+
+def _step(seconds: float, rows: int) -> dict[str, float]:
+    return {"seconds": round(seconds, 2), "rows_per_second": round(rows / seconds) if seconds else 0}
+
+
+def _drop_layer_schemas(spark, config) -> None:
+    """Start from empty layers so every run measures a first (full) build."""
+    for layer in ("bronze", "silver", "gold", "semantic", "ops"):
+        spark.sql(f"drop schema if exists {config.catalog}.{config.require(f'schemas.{layer}')} cascade")
+
+
+def format_table(figures: dict[str, Any]) -> str:
+    """Human-readable version of the figures."""
+    lines = [f"scale {figures['scale']} · {figures['workspaces']} workspaces · {figures['source_rows']:,} source rows"]
+    for name, step in figures["steps"].items():
+        rate = f"{step['rows_per_second']:>12,} rows/s" if "rows_per_second" in step else ""
+        lines.append(f"  {name:<14} {step['seconds']:>8.1f} s {rate}")
+    lines.append(f"  bronze→gold    {figures['bronze_through_gold_seconds']:>8.1f} s")
+    memory = figures["peak_memory_mb"]
+    lines.append(f"  peak memory    engine {memory['engine']:,} MB · client {memory['client']:,} MB")
+    return "\n".join(lines)
+
+
+_CLASSIC_SESSION = """
+import time; t = time.perf_counter()
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.master("local[*]").config("spark.ui.enabled", "false").getOrCreate()
+spark.range(1).count(); print(time.perf_counter() - t)
+"""
+_CONNECT_SESSION = """
+import sys, time; t = time.perf_counter()
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.remote(sys.argv[1]).getOrCreate()
+spark.range(1).count(); print(time.perf_counter() - t)
+"""
+
+
+def measure_engine_startup(repeats: int = 3) -> dict[str, Any]:
+    """Why the local engine is a Spark Connect server: start-up cost of each option, in seconds.
+
+    - classic: a new Python process creating its own local JVM session (what each papermill
+      notebook would pay without a shared engine), up to its first query;
+    - connect_server_cold: starting the shared server once;
+    - connect_client: a new Python process connecting to the running server, up to its first query.
+    """
+    import subprocess
+    import sys
+
+    from hm_utils.spark import LocalEngine
+
+    def timed(script: str, *args: str) -> float:
+        result = subprocess.run(
+            [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True, timeout=600
+        )
+        return float(result.stdout.strip().splitlines()[-1])
+
+    config = config_module.load("local", BENCH_OVERRIDES)
+    engine = LocalEngine(config)
+    engine.stop()
+    started = time.perf_counter()
+    engine.ensure_running()
+    cold = time.perf_counter() - started
+    try:
+        classic = [timed(_CLASSIC_SESSION) for _ in range(repeats)]
+        client = [timed(_CONNECT_SESSION, engine.url) for _ in range(repeats)]
+    finally:
+        engine.stop()
+    return {
+        "classic_session_seconds": sorted(classic)[len(classic) // 2],
+        "connect_server_cold_seconds": round(cold, 2),
+        "connect_client_seconds": sorted(client)[len(client) // 2],
+        "repeats": repeats,
+    }

@@ -1,0 +1,156 @@
+"""Gold layer: the star schema (models in `src/hm_utils/gold_models/`) built from silver, then reconciled.
+
+`build_gold(spark, config, run_id)` runs every builder in dependency order, reconciles, declares the keys on
+Databricks and returns a :class:`GoldReport`; a failed reconciliation raises :class:`ReconciliationError`.
+
+Order: cost dimensions (dim_date, dim_workspace, dim_sku, dim_identity) → operations dimensions → usage facts
+(fct_usage_hourly first; fct_cost_allocation, fct_usage_daily, fct_cost_by_tag, agg_daily_cost from it) →
+operations facts (they may read the usage facts, e.g. run cost from fct_cost_allocation) → operations summaries
+→ reconciliation.
+
+The operations side (`hm_utils.gold.operations`) exposes `build_dimensions(spark, config, run_id)` and
+`build_facts(spark, config, run_id)`, each returning its table builds; this module's builders
+(`dimensions.build_<table>`) return DataFrames that are conformed to their model and written whole, and
+`cost.build_usage_facts` refreshes the usage tables by date.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hm_utils import io, tables
+from hm_utils.config import Config
+from hm_utils.errors import ConfigError, HealthMonitorError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from hm_utils.gold.cost import TableBuild
+    from hm_utils.gold.reconcile import CheckResult
+
+log = logging.getLogger(__name__)
+
+OPERATIONS_MODULE = "hm_utils.gold.operations"
+COST_DIMENSIONS = ("dim_date", "dim_workspace", "dim_sku", "dim_identity")
+
+
+class ReconciliationError(HealthMonitorError):
+    """Gold does not reconcile with its sources."""
+
+
+@dataclass
+class GoldReport:
+    """What a gold build did: one entry per table, the reconciliation checks and the constraints declared."""
+
+    run_id: str
+    tables: list[TableBuild] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    logical_keys: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One small dict per table (key, mode, rows, seconds), sorted by key, for notebook display."""
+        return sorted(
+            (
+                {"table": b.key, "mode": b.mode, "rows": b.rows, "dates": b.dates, "seconds": b.seconds, "note": b.note}
+                for b in self.tables
+            ),
+            key=lambda row: row["table"],
+        )
+
+    def check_summary(self) -> list[dict[str, Any]]:
+        """One small dict per reconciliation check, for notebook display."""
+        return [
+            {
+                "check": c.check_name,
+                "passed": c.passed,
+                "scopes": c.scopes,
+                "failed_scopes": c.failed_scopes,
+                "expected": c.expected,
+                "actual": c.actual,
+                "detail": c.detail,
+            }
+            for c in self.checks
+        ]
+
+
+def build_gold(spark: SparkSession, config: Config, run_id: str) -> GoldReport:
+    """Build every gold table, reconcile and declare constraints; raises ReconciliationError on a failed check."""
+    from hm_utils.gold import cost, dimensions, models, reconcile
+
+    started = time.perf_counter()
+    report = GoldReport(run_id=run_id)
+    problems = models.validate_models(models.load_models(), config)
+    if problems:
+        raise ConfigError(
+            f"{len(problems)} problem(s) in the gold models: " + "; ".join(problems[:5]),
+            where="src/hm_utils/gold_models/",
+            fix="fix the model files (pytest tests/unit/test_gold_models.py lists all problems)",
+        )
+    for table in COST_DIMENSIONS:
+        report.tables.append(_run(spark, config, run_id, table, getattr(dimensions, f"build_{table}")))
+    operations = _operations()
+    if operations is not None:
+        report.tables.extend(_converted(operations.build_dimensions(spark, config, run_id)))
+    report.tables.extend(cost.build_usage_facts(spark, config, run_id))
+    if operations is not None:
+        report.tables.extend(_converted(operations.build_facts(spark, config, run_id)))
+    report.checks = reconcile.run_checks(spark, config, run_id)
+    built = [b.key for b in report.tables if io.table_exists(spark, config, b.key)]
+    report.logical_keys = models.apply_constraints(spark, config, built).logical_keys
+    report.seconds = round(time.perf_counter() - started, 2)
+    failed = [check for check in report.checks if not check.passed]
+    if failed:
+        raise ReconciliationError(
+            f"gold does not reconcile: {len(failed)} check(s) failed, e.g. "
+            + "; ".join(c.describe() for c in failed[:3]),
+            where=f"run {run_id}, table {tables.full_name(config, 'ops.reconciliation')}",
+            fix="query the failed rows of ops.reconciliation for this run_id; a difference in list cost usually means "
+            "silver dropped or duplicated usage rows, or a price window overlaps",
+        )
+    return report
+
+
+def _run(spark: SparkSession, config: Config, run_id: str, table: str, builder: Callable[..., Any]) -> TableBuild:
+    from pyspark.sql import DataFrame
+
+    from hm_utils.gold import models
+    from hm_utils.gold.cost import TableBuild
+
+    started = time.perf_counter()
+    result = builder(spark, config, run_id)
+    if isinstance(result, DataFrame):
+        result = models.write_model(spark, config, table, result, "overwrite")
+    if not isinstance(result, io.WriteResult):
+        raise ConfigError(
+            f"builder of {table} returned {type(result).__name__}",
+            where=getattr(builder, "__module__", "?") + "." + getattr(builder, "__name__", "?"),
+            fix="return the DataFrame to write, or the io.WriteResult of writing it",
+        )
+    seconds = round(time.perf_counter() - started, 2)
+    log.info("gold %s: %s rows (%s) in %ss", table, result.rows, result.mode, seconds)
+    return TableBuild(result.key, result.mode, result.rows, seconds)
+
+
+def _operations() -> Any:
+    """The operations module, or None while it does not exist (the cost side builds alone)."""
+    if importlib.util.find_spec(OPERATIONS_MODULE) is None:
+        return None
+    return importlib.import_module(OPERATIONS_MODULE)
+
+
+def _converted(builds: list[Any]) -> list[TableBuild]:
+    """The operations module's table builds as this module's TableBuild records."""
+    from hm_utils.gold.cost import TableBuild
+
+    return [TableBuild(f"gold.{b.table.removeprefix('gold.')}", b.mode, b.rows, b.seconds) for b in builds]

@@ -1,0 +1,45 @@
+"""The pipeline layers in dependency order, as Python calls (the notebooks call the same functions).
+
+Used by the benchmark and the test suite to build an account without notebook kernels.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# (layer, module, function); each function takes (spark, config, run_id) and returns a report.
+LAYER_STEPS: list[tuple[str, str, str]] = [
+    ("bronze", "hm_utils.bronze", "ingest_all"),
+    ("silver", "hm_utils.silver", "build_silver"),
+    ("gold", "hm_utils.gold", "build_gold"),
+    ("semantic", "hm_utils.semantic", "deploy_step"),
+]
+
+
+@dataclass
+class LayerResult:
+    layer: str
+    seconds: float
+    report: Any
+
+
+def build_layers(
+    spark, config, run_id: str, until: str | None = None, on_done: Callable[[LayerResult], None] | None = None
+) -> list[LayerResult]:
+    """Run every layer in order (up to and including `until`), timing each."""
+    results = []
+    for layer, module_name, function_name in LAYER_STEPS:
+        function = getattr(importlib.import_module(module_name), function_name)
+        started = time.perf_counter()
+        report = function(spark, config, run_id)
+        result = LayerResult(layer, time.perf_counter() - started, report)
+        results.append(result)
+        if on_done:
+            on_done(result)
+        if layer == until:
+            break
+    return results

@@ -1,0 +1,177 @@
+"""The executive report's data and findings: every semantic call it needs, made once, and the pure
+functions that turn the results into waste, reliability figures and the ranked attention list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from hm_utils import formatting
+from hm_utils.reports import quality
+from hm_utils.reports.attention import Attention, rank
+from hm_utils.reports.page import ALL_ROWS, Report
+
+
+@dataclass
+class ExecutiveData:
+    """One frame per semantic call of the executive report (money columns still at list price)."""
+
+    daily: pd.DataFrame
+    daily_previous: pd.DataFrame
+    skus: pd.DataFrame
+    drivers: pd.DataFrame
+    tags: pd.DataFrame
+    anomalies: pd.DataFrame
+    failed_runs: pd.DataFrame
+    idle: pd.DataFrame
+    oversized: pd.DataFrame
+    ap_jobs: pd.DataFrame
+    success: pd.DataFrame
+    sla: pd.DataFrame
+    flaky: pd.DataFrame
+    bottlenecks: pd.DataFrame
+    failed_logins: pd.DataFrame
+    admin_changes: pd.DataFrame
+    downloads: pd.DataFrame
+    sensitive: pd.DataFrame
+    quality: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        """True when the period has no cost and no job data at all."""
+        return self.daily.empty and self.success.empty
+
+
+def gather(rep: Report, tag_key: str | None = None) -> ExecutiveData:
+    """All the executive report's data: one call per semantic function (two for the daily cost)."""
+    tag_key = tag_key or (rep.config.get("gold.tag_keys") or ["team"])[0]
+    return ExecutiveData(
+        daily=rep.call("get_daily_cost_summary"),
+        daily_previous=rep.call("get_daily_cost_summary", previous=True),
+        skus=rep.call("get_sku_cost_breakdown"),
+        drivers=rep.call("get_top_cost_drivers", top_n=200),
+        tags=rep.call("get_tag_chargeback", tag_key=tag_key),
+        anomalies=rep.call("get_cost_anomalies"),
+        failed_runs=rep.call("get_failed_run_cost", top_n=ALL_ROWS),
+        idle=rep.call("get_idle_clusters"),
+        oversized=rep.call("get_oversized_clusters"),
+        ap_jobs=rep.call("get_all_purpose_job_clusters", top_n=ALL_ROWS),
+        success=rep.call("get_job_success_rate"),
+        sla=rep.call("get_sla_breaches"),
+        flaky=rep.call("get_flaky_jobs"),
+        bottlenecks=rep.call("get_bottleneck_summary"),
+        failed_logins=rep.call("get_failed_logins"),
+        admin_changes=rep.call("get_permission_changes", admin_only=True),
+        downloads=rep.call("get_download_activity"),
+        sensitive=rep.call("get_sensitive_table_access", top_n=ALL_ROWS),
+        quality=quality.gate_results(rep.spark, rep.config),
+    )
+
+
+def _sum(frame: pd.DataFrame, column: str) -> float:
+    return float(frame[column].sum()) if not frame.empty else 0.0
+
+
+def spend(data: ExecutiveData, discount: float = 1.0) -> tuple[float, float]:
+    """(this period, previous period) spend at the report's price."""
+    return _sum(data.daily, "list_cost") * discount, _sum(data.daily_previous, "list_cost") * discount
+
+
+def waste(data: ExecutiveData, discount: float = 1.0) -> pd.DataFrame:
+    """What could be saved, per kind: amount at the report's price, how many items, the detail function.
+
+    Idle and oversized savings are counted once per cluster (the larger of the two), since a cluster can be
+    both idle at night and too big by day."""
+    idle = data.idle.set_index("cluster_id")["idle_list_cost"] if not data.idle.empty else pd.Series(dtype=float)
+    over = (
+        data.oversized.set_index("cluster_id")["estimated_saving"]
+        if not data.oversized.empty
+        else pd.Series(dtype=float)
+    )
+    both = idle.index.intersection(over.index)
+    over_extra = (over.loc[both] - idle.loc[both]).clip(lower=0).sum() + over.drop(both).sum()
+    rows = [
+        ("Failed and repaired job runs", _sum(data.failed_runs, "failed_list_cost"), int(_sum(data.failed_runs, "failed_runs")), "failed runs", "get_failed_run_cost"),
+        ("Idle clusters", float(idle.sum()), len(idle), "clusters", "get_idle_clusters"),
+        ("Oversized clusters (right-sizing)", float(over_extra), len(over), "clusters", "get_oversized_clusters"),
+        ("Jobs on all-purpose clusters", _sum(data.ap_jobs, "estimated_saving"), len(data.ap_jobs), "clusters", "get_all_purpose_job_clusters"),
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["kind", "amount", "items", "unit", "function"])
+    frame["amount"] = frame["amount"] * discount
+    return frame.sort_values("amount", ascending=False, ignore_index=True)
+
+
+def success_rate(data: ExecutiveData) -> float | None:
+    """Successful runs / completed runs over every job (None without completed runs)."""
+    completed = _sum(data.success, "completed_runs")
+    return _sum(data.success, "successes") / completed if completed else None
+
+
+def security_events(data: ExecutiveData) -> pd.DataFrame:
+    """Security signals worth a look: kind, count, and the function with the detail."""
+    off_hours_sensitive = int((data.sensitive["off_hours_accesses"] > 0).sum()) if not data.sensitive.empty else 0
+    denied_sensitive = int((data.sensitive["failed_accesses"] > 0).sum()) if not data.sensitive.empty else 0
+    rows = [
+        ("Failed-login bursts", len(data.failed_logins), "get_failed_logins", "high"),
+        ("Admin and group membership changes", len(data.admin_changes), "get_permission_changes", "medium"),
+        ("Mass download or export bursts", len(data.downloads), "get_download_activity", "high"),
+        ("Sensitive tables read off hours (user × table)", off_hours_sensitive, "get_sensitive_table_access", "medium"),
+        ("Denied access to sensitive tables (user × table)", denied_sensitive, "get_sensitive_table_access", "medium"),
+    ]
+    return pd.DataFrame(rows, columns=["signal", "count", "function", "risk"])
+
+
+def headline_values(data: ExecutiveData, discount: float = 1.0) -> dict[str, float | None]:
+    """The five headline values (hm_utils.headline keys) from the gathered results; the SQL in
+    hm_utils.headline is their reference definition (the browser test compares both)."""
+    current, previous = spend(data, discount)
+    has_spend = not data.daily.empty
+    return {
+        "spend": current if has_spend else None,
+        "spend_change": current / previous - 1 if has_spend and previous else None,
+        "savings": float(waste(data, discount)["amount"].sum()),
+        "job_success_rate": success_rate(data),
+        "security_events": float(security_events(data)["count"].sum()),
+    }
+
+
+def findings(data: ExecutiveData, discount: float = 1.0, currency: str = "USD", limit: int = 8) -> list[Attention]:
+    """The ranked "what needs attention" list (see hm_utils.reports.attention for the order)."""
+    total, _ = spend(data, discount)
+    items = [
+        Attention(f"{row.kind}: {formatting.count(row.items)} {row.unit}", "Money that bought nothing or could be saved.", row.function, float(row.amount))
+        for row in waste(data, discount).itertuples(index=False)
+        if row.amount > 0
+    ]  # fmt: skip
+    if not data.anomalies.empty:
+        top = data.anomalies.iloc[0]
+        items.append(Attention(
+            f"{len(data.anomalies)} unusual cost days, worst {top['usage_date']} on {top['sku_name']} ({top['ratio_to_baseline']:.1f}× usual)",
+            "Spend far above the trailing baseline of the same workspace and SKU.",
+            "get_cost_anomalies", _sum(data.anomalies, "excess_cost") * discount,
+        ))  # fmt: skip
+    for row in security_events(data).itertuples(index=False):
+        if row.count:
+            items.append(
+                Attention(f"{row.signal}: {row.count}", "Security events worth a look.", row.function, risk=row.risk)
+            )
+    if not data.sla.empty:
+        items.append(Attention(
+            f"{len(data.sla)} job runs breached their SLA ({data.sla['job_id'].nunique()} jobs)",
+            "Runs that took longer than their target duration.", "get_sla_breaches", risk="medium",
+        ))  # fmt: skip
+    if not data.flaky.empty:
+        items.append(Attention(
+            f"{len(data.flaky)} flaky jobs (alternating success and failure)",
+            "Unreliable jobs erode trust in the data they produce.", "get_flaky_jobs", risk="low",
+        ))  # fmt: skip
+    failing = data.quality[~data.quality["gate_passed"].astype(bool)] if not data.quality.empty else data.quality
+    if not failing.empty:
+        items.append(Attention(
+            f"Data-quality gates failed on {len(failing)} silver tables",
+            "Rows were quarantined beyond the allowed share; reports on these tables may be incomplete.",
+            "ops.quality_results (hm_utils.reports.quality)", risk="high",
+        ))  # fmt: skip
+    return rank(items, total, limit)

@@ -1,0 +1,250 @@
+"""What a report notebook works with: the period, the scope, semantic-layer calls, money at the report's
+discount, and the page header.
+
+Report notebooks call :func:`open_report` first (instead of `hm_utils.notebook.start`) and read data only
+through :meth:`Report.call` / :meth:`Report.metric`, i.e. through the semantic layer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from hm_utils import formatting, headline, semantic
+from hm_utils.config import Config
+from hm_utils.errors import ConfigError
+from hm_utils.reports import blocks
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+DEFAULT_PERIOD_DAYS = 30
+CACHE_FOLDER = "_results"  # under <runs>/<run_id>/reports/
+HISTORY_WEEKS = 12
+ALL_ROWS = 10_000  # top_n when a report needs every row (sums, counts), not a top list
+
+
+@dataclass(frozen=True)
+class Period:
+    """Inclusive date range [start, end] (UTC days)."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> Period:
+        """The same number of days right before this period."""
+        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    @property
+    def label(self) -> str:
+        same_year = self.start.year == self.end.year
+        first = self.start.strftime("%b %-d" if same_year else "%b %-d, %Y")
+        return f"{first} – {self.end.strftime('%b %-d, %Y')} ({self.days} days)"
+
+
+def _parse_date(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError as exc:
+        raise ConfigError(
+            f"{name} '{text}' is not a date", where=f"report parameter {name}", fix="use YYYY-MM-DD"
+        ) from exc
+
+
+def default_end(config: Config) -> date:
+    """The last complete day: the simulation's end date for a simulated source with one, else yesterday (UTC)."""
+    if config.get("source.kind") == "simulated" and config.get("simulation.end_date"):
+        return _parse_date(config.get("simulation.end_date"), "simulation.end_date")
+    return datetime.now(timezone.utc).date() - timedelta(days=1)
+
+
+def resolve_period(config: Config, start_date: str = "", end_date: str = "") -> Period:
+    """The report period: explicit dates, else the last `reports.period_days` days up to `default_end`."""
+    end = _parse_date(end_date, "end_date") if end_date else default_end(config)
+    days = int(config.get("reports.period_days", DEFAULT_PERIOD_DAYS))
+    start = _parse_date(start_date, "start_date") if start_date else end - timedelta(days=days - 1)
+    if start > end:
+        raise ConfigError(
+            f"start_date {start} is after end_date {end}", where="report parameters", fix="swap or fix the dates"
+        )
+    return Period(start, end)
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Spark decimals arrive as Decimal objects: make them floats so pandas and charts can compute.
+    The Spark Connect plan metrics in `attrs` are dropped (they are not data and do not serialize)."""
+    frame.attrs = {}
+    for column in frame.columns:
+        if frame[column].dtype == object and frame[column].map(lambda v: isinstance(v, Decimal)).any():
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    return frame
+
+
+@dataclass
+class Report:
+    """One report run: config, session, period, scope and money settings."""
+
+    config: Config
+    spark: SparkSession
+    period: Period
+    run_id: str = "interactive"
+    workspaces: list[str] = field(default_factory=list)
+    currency: str = "USD"
+    discount_pct: float = 0.0
+    cache: Path | None = None  # results shared by the reports of one publish (same run, same data)
+
+    # ------------------------------------------------------------------------------------- data
+    def call(self, name: str, previous: bool = False, **params: Any) -> pd.DataFrame:
+        """Semantic function `name` over the period (or the previous one), for the report's workspaces.
+
+        With several workspaces the function is called once per workspace and the rows concatenated
+        (functions take one workspace or NULL for all). Results are kept in `cache` when set, so the
+        reports of one publish run each distinct call once."""
+        period = self.period.previous if previous else self.period
+        arguments = {"start_date": period.start, "end_date": period.end, **params}
+        path = None
+        if self.cache is not None:
+            key = json.dumps([name, sorted(arguments.items()), self.workspaces], default=str)
+            path = self.cache / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.parquet"
+            if path.is_file():
+                return pd.read_parquet(path)
+        frame = self._call(name, arguments)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")  # reports may run side by side
+            frame.to_parquet(temporary, index=False)
+            temporary.replace(path)
+        return frame
+
+    def _call(self, name: str, arguments: dict[str, Any]) -> pd.DataFrame:
+        takes_workspace = "workspace" in semantic.function_spec(self.config, name).param_names
+        if not self.workspaces or not takes_workspace:
+            frame = semantic.call(name, spark=self.spark, config=self.config, **arguments)
+            if self.workspaces and "workspace_id" in frame.columns:
+                frame = frame[frame["workspace_id"].astype(str).isin(self.workspaces)]
+            return _plain(frame.reset_index(drop=True))
+        frames = [
+            semantic.call(name, spark=self.spark, config=self.config, workspace=workspace, **arguments)
+            for workspace in self.workspaces
+        ]
+        return _plain(pd.concat(frames, ignore_index=True))
+
+    def metric(
+        self, view: str, measures: Sequence[str], dimensions: Sequence[str] = (), filters: dict | None = None
+    ) -> pd.DataFrame:
+        """Measures of a metric view (see `hm_utils.semantic.metric`)."""
+        return _plain(semantic.metric(view, measures, dimensions, filters, spark=self.spark, config=self.config))
+
+    @property
+    def history_start(self) -> date:
+        """First day of the 12 weeks ending with the period: the window of trend charts."""
+        return self.period.end - timedelta(weeks=HISTORY_WEEKS) + timedelta(days=1)
+
+    # ------------------------------------------------------------------------------------- money
+    @property
+    def discount(self) -> float:
+        """Multiplier from list price to what the account pays."""
+        return 1 - self.discount_pct / 100
+
+    def net(self, list_amount: Any) -> Any:
+        """A list-price amount (number or Series) at the report's discount."""
+        return list_amount * self.discount
+
+    def priced(self, frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+        """A copy of `frame` with the list-price money `columns` at the report's discount."""
+        return frame.assign(**{column: frame[column] * self.discount for column in columns})
+
+    def money(self, amount: Any, compact: bool | None = None) -> str:
+        return formatting.money(amount, self.currency, compact)
+
+    # ------------------------------------------------------------------------------------- page
+    def headlines(self, raw: dict[str, float | None]) -> blocks.Headlines:
+        """The five headline tiles (see hm_utils.headline) from their values for the report's scope."""
+        values = headline.values(
+            self.config, raw, self.period.start, self.period.end, self.workspaces, self.discount_pct, self.currency
+        )
+        spend, change, savings, rate, events = (raw.get(h.key) for h in headline.HEADLINES)
+        previous = (
+            f" · previous {self.money(spend / (1 + change))}" if spend and change is not None and change != -1 else ""
+        )
+        notes = {
+            "spend": (f"{self.period.days} days{previous}", ""),
+            "spend_change": (
+                f"vs the previous {self.period.days} days" if change is not None else "no spend in the previous period",
+                "bad" if (change or 0) > 0.1 else "good" if (change or 0) < 0 else "",
+            ),
+            "savings": (f"{formatting.percent(savings / spend)} of spend" if spend and savings else "nothing to save found", "bad" if savings else ""),
+            "job_success_rate": ("of completed job runs" if rate is not None else "no completed job runs", "bad" if rate is not None and rate < 0.95 else ""),
+            "security_events": ("failed-login and download bursts, admin changes, sensitive access", "bad" if events else "good"),
+        }  # fmt: skip
+        tiles = [blocks.Kpi(v.label, v.text, notes[v.key][0], notes[v.key][1], v.key, v.value) for v in values]
+        return blocks.Headlines(blocks.kpis(tiles), [dataclasses.asdict(value) for value in values])
+
+    def header(self) -> blocks.Block:
+        """Period, scope and price basis, under the page title."""
+        scope = ", ".join(self.workspaces) if self.workspaces else "all workspaces"
+        prices = "list prices" if not self.discount_pct else f"list prices less a {self.discount_pct:g}% discount"
+        return blocks.context(
+            [
+                f"Period: {self.period.label} · compared with {self.period.previous.label}",
+                f"Scope: {scope} · amounts in {self.currency} at {prices}",
+            ]
+        )
+
+    def no_data(self, what: str) -> str:
+        """The sentence shown instead of an empty table or chart."""
+        return f"No {what} between {self.period.start} and {self.period.end}."
+
+
+def open_report(
+    env: str = "",
+    overrides: str = "",
+    run_id: str = "",
+    start_date: str = "",
+    end_date: str = "",
+    workspaces: Sequence[str] = (),
+    currency: str = "USD",
+    discount_pct: float = 0.0,
+) -> Report:
+    """First call of every report notebook: parameters, config, session and period."""
+    from hm_utils import notebook
+
+    ctx = notebook.start(
+        env=env,
+        overrides=overrides,
+        run_id=run_id,
+        start_date=start_date,
+        end_date=end_date,
+        workspaces=list(workspaces),
+        currency=currency,
+        discount_pct=float(discount_pct),
+    )
+    params = ctx.params
+    cache = None
+    if params["run_id"]:
+        cache = ctx.config.path("runs") / str(params["run_id"]) / "reports" / CACHE_FOLDER
+    return Report(
+        config=ctx.config,
+        spark=ctx.spark,
+        period=resolve_period(ctx.config, params["start_date"], params["end_date"]),
+        run_id=ctx.run_id,
+        workspaces=[str(workspace) for workspace in params["workspaces"]],
+        currency=params["currency"] or "USD",
+        discount_pct=float(params["discount_pct"]),
+        cache=cache,
+    )

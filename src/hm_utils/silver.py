@@ -1,0 +1,487 @@
+"""Silver: every bronze table typed, validated against its Great Expectations suite and deduplicated.
+
+Each silver table is rebuilt in full from its bronze table on every run, so a rerun over the same
+bronze gives the same silver. Per table, in this order:
+
+1. Conform: the system table's columns by name with the reference types (a struct or map whose
+   bronze type differs is converted by field name through JSON), plus `_hm_ingested_at` and
+   `_hm_run_id` of the bronze row. Columns the reference does not know (schema drift) are dropped
+   and reported.
+2. Validate: all expectations of `expectations/silver.<name>.json` as boolean columns of one
+   SELECT (see :mod:`hm_utils.quality` for why they are translated to Spark SQL). A row failing a
+   blocking rule goes to `silver.quarantine` once, listing every rule it failed.
+3. Deduplicate the valid rows on the registry primary key: the latest `_hm_ingested_at` wins, then
+   the latest value of the table's incremental column, then a row fingerprint (a stable choice).
+   A removed row equal to the kept one is an exact duplicate; otherwise it is a superseded version.
+   A table whose keys do not repeat is not ranked at all (see :func:`rank_versions`).
+   Validation comes first so that an invalid row never displaces a valid version of its key.
+   SCD tables keep their history: their key includes `change_time`.
+
+Accounting, per table and run: bronze rows = silver rows + quarantined rows + duplicates removed,
+checked against the rows actually written. Counts per expectation and the accounting go to
+`ops.quality_results`. The counts are observed (`DataFrame.observe`) while the silver table is
+written, so each table costs one pass over bronze, plus one over the few tables with quarantined
+rows. A blocking rule failing on more than `silver.max_quarantine_fraction` of a table's rows
+fails the step with a QualityGateError naming the table, the rule and sample rows, after every
+table, the quarantine and the results are written (so the failure can be inspected), which stops
+the run before gold reads the suspect data.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
+from typing import TYPE_CHECKING
+
+from hm_utils import io, quality, system_schema, tables
+from hm_utils.config import Config
+from hm_utils.errors import ConfigError, QualityGateError, TableNotFoundError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_KEY = "silver.quarantine"
+RESULTS_KEY = "ops.quality_results"
+METADATA_COLUMNS = ("_hm_ingested_at", "_hm_run_id")
+ACCOUNTING = "accounting"
+_SAMPLE_CHARS = 400
+
+
+@dataclass(frozen=True)
+class GateFailure:
+    """A blocking rule that failed on more rows than the tolerance allows."""
+
+    table_key: str
+    rule: str
+    unexpected_count: int
+    element_count: int
+    samples: list[str]
+
+    def describe(self) -> str:
+        share = self.unexpected_count / self.element_count if self.element_count else 0.0
+        lines = [
+            f"{self.table_key}: {self.rule} failed on {self.unexpected_count} of {self.element_count} rows ({share:.1%})"
+        ]
+        lines += [f"    sample: {sample}" for sample in self.samples]
+        return "\n".join(lines)
+
+
+@dataclass
+class TableQuality:
+    """What building one silver table found and did."""
+
+    table_key: str
+    bronze_rows: int
+    silver_rows: int
+    quarantined_rows: int
+    exact_duplicates: int
+    superseded_rows: int
+    outcomes: list[quality.RuleOutcome]
+    validation: ExpectationSuiteValidationResult
+    dropped_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    gate_failures: list[GateFailure] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def duplicates_removed(self) -> int:
+        return self.exact_duplicates + self.superseded_rows
+
+    @property
+    def balanced(self) -> bool:
+        return self.bronze_rows == self.silver_rows + self.quarantined_rows + self.duplicates_removed
+
+
+@dataclass
+class SilverReport:
+    """The silver build of one run: one :class:`TableQuality` per table."""
+
+    run_id: str
+    tables: list[TableQuality]
+    seconds: float = 0.0
+
+    def table(self, key: str) -> TableQuality:
+        return next(item for item in self.tables if item.table_key == key)
+
+    @property
+    def validations(self) -> dict[str, ExpectationSuiteValidationResult]:
+        """GE-format validation results by silver table key."""
+        return {item.table_key: item.validation for item in self.tables}
+
+    def accounting_frame(self) -> pd.DataFrame:
+        """Per table: bronze = silver + quarantined + duplicates removed, with the check and timing."""
+        import pandas as pd
+
+        rows = [
+            {
+                "table_key": item.table_key,
+                "bronze_rows": item.bronze_rows,
+                "silver_rows": item.silver_rows,
+                "quarantined_rows": item.quarantined_rows,
+                "duplicates_removed": item.duplicates_removed,
+                "exact_duplicates": item.exact_duplicates,
+                "balanced": item.balanced,
+                "failed_rules": sum(not outcome.success for outcome in item.outcomes),
+                "dropped_columns": ",".join(item.dropped_columns),
+                "seconds": round(item.seconds, 2),
+            }
+            for item in self.tables
+        ]
+        return pd.DataFrame(rows).sort_values("table_key").reset_index(drop=True)
+
+    def results_frame(self, failed_only: bool = False) -> pd.DataFrame:
+        """One row per table and expectation: severity, kind, success and unexpected count."""
+        import pandas as pd
+
+        rows = [
+            {
+                "table_key": item.table_key,
+                "expectation": outcome.rule.name,
+                "severity": outcome.rule.severity,
+                "kind": outcome.rule.kind,
+                "success": outcome.success,
+                "element_count": outcome.element_count,
+                "unexpected_count": outcome.unexpected_count,
+            }
+            for item in self.tables
+            for outcome in item.outcomes
+            if not (failed_only and outcome.success)
+        ]
+        columns = ["table_key", "expectation", "severity", "kind", "success", "element_count", "unexpected_count"]
+        return pd.DataFrame(rows, columns=columns).sort_values(["table_key", "expectation"]).reset_index(drop=True)
+
+
+def silver_keys(config: Config) -> list[str]:
+    """Silver tables built from a bronze table, in registry order (the quarantine is not one)."""
+    return [
+        key
+        for key in tables.keys(config, "silver")
+        if (tables.get_spec(config, key).upstream or "").startswith("bronze.")
+    ]
+
+
+def build_order(rules_by_table: dict[str, list[quality.Rule]]) -> list[str]:
+    """Tables ordered so that a table whose rules read another silver table is built after it."""
+    graph = {
+        key: {ref for rule in rules for ref in rule.references if ref in rules_by_table and ref != key}
+        for key, rules in rules_by_table.items()
+    }
+    try:
+        return list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        raise ConfigError(
+            f"expectation suites reference each other in a cycle: {exc.args[1]}",
+            where="expectations/silver.*.json",
+            fix="a referential rule may only read tables that do not read this table back",
+        ) from exc
+
+
+def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[str] | None = None) -> SilverReport:
+    """Rebuild silver tables (all, or the `only` silver keys) from bronze; see the module docstring."""
+    started = time.perf_counter()
+    keys = list(only) if only else silver_keys(config)
+    suites = {key: quality.load_suite(config, key) for key in keys}
+    rules = {key: quality.suite_rules(suite, str(quality.suite_path(config, key))) for key, suite in suites.items()}
+    tolerance = float(config.get("silver.max_quarantine_fraction", 0.05))
+    built: list[TableQuality] = []
+    quarantines: list[DataFrame] = []
+    views: list[str] = []
+    try:
+        for key in build_order(rules):
+            view = f"hm_silver_{tables.get_spec(config, key).name}"
+            views.append(view)
+            item, quarantine = _build_table(spark, config, key, suites[key], rules[key], run_id, view, tolerance)
+            built.append(item)
+            if quarantine is not None:
+                quarantines.append(quarantine)
+        _write_quarantine(spark, config, quarantines, keys if only else None)
+        _check_quarantine(spark, config, built)
+        write_results(spark, config, run_id, built)
+    finally:
+        for view in views:
+            spark.catalog.dropTempView(view)
+    report = SilverReport(run_id, built, time.perf_counter() - started)
+    failures = [failure for item in built for failure in item.gate_failures]
+    if failures:
+        raise QualityGateError(
+            f"{len(failures)} blocking expectation(s) failed beyond the tolerance of {tolerance:.1%} of rows\n"
+            + "\n".join(failure.describe() for failure in failures),
+            where=", ".join(sorted({failure.table_key for failure in failures})),
+            fix="inspect silver.quarantine and the bronze source; fix the data or the suite in "
+            "expectations/, or raise silver.max_quarantine_fraction if the rows are acceptable",
+        )
+    return report
+
+
+def _build_table(
+    spark: SparkSession,
+    config: Config,
+    key: str,
+    suite,
+    rules: list[quality.Rule],
+    run_id: str,
+    view: str,
+    tolerance: float,
+) -> tuple[TableQuality, DataFrame | None]:
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    started = time.perf_counter()
+    spec = tables.get_spec(config, key)
+    upstream = tables.get_spec(config, str(spec.upstream))
+    system_table = str(tables.get_spec(config, str(upstream.upstream)).system_table)
+    for reference in {ref for rule in rules for ref in rule.references}:
+        if not io.table_exists(spark, config, reference):
+            raise TableNotFoundError(
+                f"{key}'s expectations read {reference}, which does not exist yet",
+                where=str(quality.suite_path(config, key)),
+                fix=f"build {reference} first (run the whole silver step rather than only {key})",
+            )
+
+    bronze = io.read_table(spark, config, upstream.key)
+    conformed, dropped, missing = conform(bronze, system_table)
+    silver_columns = conformed.columns
+    flags = quality.flag_columns(rules)
+    flagged = quality.flag_rows(spark, conformed, rules, lambda ref: tables.full_name(config, ref), view)
+    blocking = [F.col(flag) for flag, rule in zip(flags, rules, strict=True) if rule.blocking]
+    blocked = _any(blocking)
+    ordering = [F.col("_hm_ingested_at").desc_nulls_last()]
+    if upstream.incremental and upstream.incremental in silver_columns:
+        ordering.append(F.col(upstream.incremental).desc_nulls_last())
+    staged = rank_versions(
+        flagged.withColumn("_hm_blocked", blocked),
+        conformed,
+        spec.primary_key,
+        ordering,
+        fingerprint(conformed, system_table),
+    )
+    removed = ~F.col("_hm_blocked") & (F.col("_hm_rank") > 1)
+    # The counts are observed while the silver table is written: one pass over bronze per table.
+    observation = Observation(f"{view}_counts")
+    observed = staged.observe(
+        observation,
+        F.count(F.lit(1)).alias("rows"),
+        F.count_if(F.col("_hm_blocked")).alias("blocked"),
+        F.count_if(removed).alias("removed"),
+        F.count_if(removed & F.col("_hm_exact")).alias("exact"),
+        *[F.count_if(F.col(flag)).alias(flag) for flag in flags],
+    )
+    kept_rows = observed.where(~F.col("_hm_blocked") & (F.col("_hm_rank") == 1)).select(*silver_columns)
+    silver_rows = io.write_table(spark, config, key, kept_rows, "overwrite").rows
+    counts = observation.get
+    rows, quarantined, removed_rows = int(counts["rows"]), int(counts["blocked"]), int(counts["removed"])
+    if silver_rows != rows - quarantined - removed_rows:
+        raise QualityGateError(
+            f"{key}: wrote {silver_rows} rows but validation kept {rows - quarantined - removed_rows}",
+            where=f"silver build of {key}",
+            fix="the accounting does not balance: report this as a bug with the run id",
+        )
+    outcomes = [quality.RuleOutcome(rule, rows, int(counts[flag])) for flag, rule in zip(flags, rules, strict=True)]
+    failures = [
+        GateFailure(key, outcome.rule.name, outcome.unexpected_count, rows, _samples(flagged, flag, config))
+        for flag, outcome in zip(flags, outcomes, strict=True)
+        if outcome.rule.blocking and outcome.unexpected_fraction > tolerance
+    ]
+    for outcome in outcomes:
+        if not outcome.success and not outcome.rule.blocking:
+            log.warning(
+                "%s: %s failed on %d of %d rows (warn only)", key, outcome.rule.name, outcome.unexpected_count, rows
+            )
+
+    quarantine = None
+    if quarantined:
+        rule_names = [
+            F.when(F.col(flag), F.lit(rule.name)) for flag, rule in zip(flags, rules, strict=True) if rule.blocking
+        ]
+        quarantine = flagged.where(blocked).select(
+            F.lit(key).alias("table_key"),
+            F.lit(run_id).alias("run_id"),
+            F.current_timestamp().alias("quarantined_at"),
+            F.concat_ws("; ", *rule_names).alias("rule"),
+            F.to_json(F.struct(*spec.primary_key)).alias("business_key"),
+            F.to_json(F.struct(*silver_columns)).alias("row_json"),
+        )
+    item = TableQuality(
+        table_key=key,
+        bronze_rows=rows,
+        silver_rows=silver_rows,
+        quarantined_rows=quarantined,
+        exact_duplicates=int(counts["exact"]),
+        superseded_rows=removed_rows - int(counts["exact"]),
+        outcomes=outcomes,
+        validation=quality.validation_result(suite, outcomes),
+        dropped_columns=dropped,
+        missing_columns=missing,
+        gate_failures=failures,
+        seconds=time.perf_counter() - started,
+    )
+    log.info(
+        "%s: bronze %d = silver %d + quarantined %d + duplicates %d (%.1fs)",
+        key, rows, silver_rows, quarantined, item.duplicates_removed, item.seconds,
+    )  # fmt: skip
+    return item, quarantine
+
+
+def rank_versions(
+    flagged: DataFrame, conformed: DataFrame, primary_key: tuple[str, ...], ordering: list[Column], row_hash: Column
+) -> DataFrame:
+    """`flagged` plus `_hm_rank` (1 = the version kept) and `_hm_exact` (true for a removed row equal to the kept one).
+
+    Versions are ranked per key among valid rows and among blocked rows separately (`_hm_blocked`),
+    by `ordering`, then by `row_hash` so that the choice is stable. Ranking shuffles and sorts the
+    wide rows, so it is skipped when the key columns alone (a narrow aggregate) show no repeated
+    key, which is the usual case.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    if conformed.groupBy(*primary_key).count().where("count > 1").limit(1).count() == 0:
+        return flagged.withColumn("_hm_rank", F.lit(1)).withColumn("_hm_exact", F.lit(False))
+    window = Window.partitionBy(*primary_key, "_hm_blocked").orderBy(*ordering, row_hash)
+    rank = F.row_number().over(window)
+    return flagged.withColumn("_hm_rank", rank).withColumn(
+        "_hm_exact", (rank > 1) & (row_hash == F.first(row_hash).over(window))
+    )
+
+
+def _any(columns: list[Column]) -> Column:
+    from pyspark.sql import functions as F
+
+    result = F.lit(False)
+    for column in columns:
+        result = result | column
+    return result
+
+
+def conform(bronze: DataFrame, system_table: str) -> tuple[DataFrame, list[str], list[str]]:
+    """Bronze as the system table's columns with reference types, plus the silver metadata columns.
+
+    Returns the frame, the bronze columns dropped (not in the reference) and the reference columns
+    bronze lacks (filled with NULL).
+    """
+    from pyspark.sql import functions as F
+
+    reference = system_schema.table_columns(system_table)
+    simple = system_schema.spark_simple_string(system_table)
+    present = {item.name: item.dataType.simpleString() for item in bronze.schema.fields}
+    columns = []
+    for name, type_text in reference:
+        if name not in present:
+            columns.append(F.lit(None).cast(type_text).alias(name))
+        elif present[name] == simple[name]:
+            columns.append(F.col(name))
+        elif any(word in type_text for word in ("struct<", "map<", "array<")):
+            log.info("%s.%s: converting %s to %s by field name", system_table, name, present[name], simple[name])
+            columns.append(F.from_json(F.to_json(F.col(name)), type_text).alias(name))
+        else:
+            log.info("%s.%s: casting %s to %s", system_table, name, present[name], simple[name])
+            columns.append(F.col(name).cast(type_text).alias(name))
+    known = {name for name, _ in reference} | set(METADATA_COLUMNS) | {"_hm_source"}
+    dropped = [name for name in present if name not in known]
+    missing = [name for name, _ in reference if name not in present]
+    return bronze.select(*columns, *METADATA_COLUMNS), dropped, missing
+
+
+def fingerprint(frame: DataFrame, system_table: str) -> Column:
+    """A 64-bit hash of a row's system-table columns (maps, which Spark cannot hash, via JSON)."""
+    from pyspark.sql import functions as F
+
+    parts = []
+    for name, type_text in system_schema.table_columns(system_table):
+        parts.append(F.to_json(F.col(name)) if "map<" in type_text else F.col(name))
+    return F.xxhash64(*parts)
+
+
+def _samples(flagged: DataFrame, flag: str, config: Config) -> list[str]:
+    """A few offending rows as JSON (cut to a readable length) for the gate error."""
+    from pyspark.sql import functions as F
+
+    limit = int(config.get("silver.sample_rows", 3))
+    data = [column for column in flagged.columns if not column.startswith(quality.FLAG_PREFIX)]
+    rows = flagged.where(F.col(flag)).select(F.to_json(F.struct(*data)).alias("row")).limit(limit).collect()
+    return [row["row"] if len(row["row"]) <= _SAMPLE_CHARS else row["row"][:_SAMPLE_CHARS] + "..." for row in rows]
+
+
+QUARANTINE_COLUMNS = (
+    "table_key string, run_id string, quarantined_at timestamp, rule string, business_key string, row_json string"
+)
+
+
+def _write_quarantine(spark: SparkSession, config: Config, frames: list[DataFrame], only: list[str] | None) -> None:
+    """Replace the quarantine of the built tables (the whole table on a full build): reruns never duplicate."""
+    union = spark.createDataFrame([], QUARANTINE_COLUMNS)
+    for frame in frames:
+        union = union.unionByName(frame)
+    if only is None or not io.table_exists(spark, config, QUARANTINE_KEY):
+        io.write_table(spark, config, QUARANTINE_KEY, union, "overwrite")
+        return
+    keys = ", ".join(io.sql_string(key) for key in only)
+    io.write_table(spark, config, QUARANTINE_KEY, union, "replace_where", where=f"table_key in ({keys})")
+
+
+def _check_quarantine(spark: SparkSession, config: Config, built: list[TableQuality]) -> None:
+    """The quarantine now holds exactly the rows each table's validation counted."""
+    written = {
+        row["table_key"]: int(row["rows"])
+        for row in io.read_table(spark, config, QUARANTINE_KEY)
+        .groupBy("table_key")
+        .count()
+        .withColumnRenamed("count", "rows")
+        .collect()
+    }
+    wrong = [
+        f"{item.table_key}: {written.get(item.table_key, 0)} != {item.quarantined_rows}"
+        for item in built
+        if written.get(item.table_key, 0) != item.quarantined_rows
+    ]
+    if wrong:
+        raise QualityGateError(
+            "silver.quarantine does not hold the rows validation counted: " + "; ".join(wrong),
+            where="silver quarantine write",
+            fix="the accounting does not balance: report this as a bug with the run id",
+        )
+
+
+RESULT_COLUMNS = [
+    ("run_id", "string"), ("table_key", "string"), ("expectation", "string"), ("expectation_type", "string"),
+    ("column_name", "string"), ("severity", "string"), ("kind", "string"), ("success", "boolean"),
+    ("element_count", "bigint"), ("unexpected_count", "bigint"), ("unexpected_fraction", "double"),
+    ("bronze_rows", "bigint"), ("silver_rows", "bigint"), ("quarantined_rows", "bigint"),
+    ("duplicates_removed", "bigint"), ("exact_duplicates", "bigint"), ("validated_at", "timestamp"),
+]  # fmt: skip
+
+
+def result_rows(run_id: str, items: list[TableQuality], validated_at) -> list[tuple]:
+    """Rows of ops.quality_results: one per table x expectation, plus the table's accounting row."""
+    rows = []
+    for item in items:
+        for outcome in item.outcomes:
+            rule = outcome.rule
+            rows.append((
+                run_id, item.table_key, rule.name, rule.expectation_type, rule.column, rule.severity, rule.kind,
+                outcome.success, outcome.element_count, outcome.unexpected_count, outcome.unexpected_fraction,
+                None, None, None, None, None, validated_at,
+            ))  # fmt: skip
+        rows.append((
+            run_id, item.table_key, ACCOUNTING, ACCOUNTING, None, "blocking", "validity",
+            item.balanced and not item.gate_failures, item.bronze_rows, item.quarantined_rows,
+            item.quarantined_rows / item.bronze_rows if item.bronze_rows else 0.0,
+            item.bronze_rows, item.silver_rows, item.quarantined_rows, item.duplicates_removed, item.exact_duplicates,
+            validated_at,
+        ))  # fmt: skip
+    return rows
+
+
+def write_results(spark: SparkSession, config: Config, run_id: str, items: list[TableQuality]) -> None:
+    """Upsert the run's expectation results and accounting into ops.quality_results (rerun replaces)."""
+    from datetime import datetime, timezone
+
+    rows = result_rows(run_id, items, datetime.now(timezone.utc))
+    frame = spark.createDataFrame(rows, ", ".join(f"{name} {kind}" for name, kind in RESULT_COLUMNS))
+    io.write_table(spark, config, RESULTS_KEY, frame, "upsert")
