@@ -107,7 +107,10 @@ def _distinct(labels: pd.Series) -> pd.Series:
 
 
 def _empty(frame: pd.DataFrame | None, *columns: str) -> bool:
-    return frame is None or frame.empty or any(frame[column].isna().all() for column in columns)
+    """Nothing to plot: no rows, or only missing or zero values (a chart of zeros says nothing)."""
+    return (
+        frame is None or frame.empty or any((pd.to_numeric(frame[column]).fillna(0) == 0).all() for column in columns)
+    )
 
 
 def bar(

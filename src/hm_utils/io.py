@@ -106,18 +106,17 @@ def write_table(
     ensure_schema(spark, config, key)
     name = tables.full_name(config, key)
     if config.is_local:
-        created = _write_local(spark, config, name, df, mode, keys, where)
+        _write_local(spark, config, name, df, mode, keys, where, spec.comment, column_comments or {})
     else:
-        created = _write_delta(spark, config, name, df, mode, keys, where)
-    if created or column_comments:
+        _write_delta(spark, config, name, df, mode, keys, where)
         _apply_comments(spark, name, spec.comment, column_comments or {})
     return WriteResult(key=key, table=name, mode=mode, rows=int(spark.table(name).count()))
 
 
 def _write_delta(
     spark: SparkSession, config: Config, name: str, df: DataFrame, mode: str, keys: list[str], where: str | None
-) -> bool:
-    """Write with Delta; returns True (comments are re-applied after every Delta write)."""
+) -> None:
+    """Write with Delta: MERGE for upserts, replaceWhere, append or overwrite; one transaction each."""
     exists = spark.catalog.tableExists(name)
     if mode == "upsert" and exists:
         view = f"hm_upsert_{uuid.uuid4().hex[:12]}"
@@ -128,7 +127,7 @@ def _write_delta(
             "when matched then update set * when not matched then insert *"
         )
         spark.catalog.dropTempView(view)
-        return True
+        return
     writer = df.write.format("delta")
     if mode == "replace_where" and exists:
         writer.mode("overwrite").option("replaceWhere", where).option("mergeSchema", "true").saveAsTable(name)
@@ -136,13 +135,20 @@ def _write_delta(
         writer.mode("append").option("mergeSchema", "true").saveAsTable(name)
     else:
         writer.mode("overwrite").option("overwriteSchema", "true").saveAsTable(name)
-    return True
 
 
 def _write_local(
-    spark: SparkSession, config: Config, name: str, df: DataFrame, mode: str, keys: list[str], where: str | None
-) -> bool:
-    """Write a new parquet version and switch the table to it; True when the table was (re)created."""
+    spark: SparkSession,
+    config: Config,
+    name: str,
+    df: DataFrame,
+    mode: str,
+    keys: list[str],
+    where: str | None,
+    table_comment: str,
+    column_comments: Mapping[str, str],
+) -> None:
+    """Write a new parquet version and switch the table to it (comments go into the CREATE)."""
     exists = spark.catalog.tableExists(name)
     incoming = df
     if exists and mode != "overwrite":
@@ -157,17 +163,34 @@ def _write_local(
     table_root = _table_root(config, name)
     version = table_root / f"{_VERSION_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
     df.write.mode("error").parquet(str(version))
-    created = not (exists and _same_schema(spark.table(name).schema, spark.read.parquet(str(version)).schema))
-    if created:
+    written = spark.read.parquet(str(version)).schema
+    current = spark.table(name).schema if exists else None
+    if current is not None and _same_schema(current, written):
+        spark.sql(f"alter table {name} set location {sql_string(str(version))}")
+        _update_column_comments(spark, name, current, column_comments)
+    else:
         if exists:
             spark.sql(f"drop table {name}")
-        spark.sql(f"create table {name} using parquet location {sql_string(str(version))}")
-    else:
-        spark.sql(f"alter table {name} set location {sql_string(str(version))}")
+        columns = ", ".join(
+            f"{quote_identifier(field.name)} {field.dataType.simpleString()}"
+            + (f" comment {sql_string(column_comments[field.name])}" if field.name in column_comments else "")
+            for field in written.fields
+        )
+        spark.sql(
+            f"create table {name} ({columns}) using parquet "
+            f"comment {sql_string(table_comment)} location {sql_string(str(version))}"
+        )
     for old in table_root.glob(f"{_VERSION_PREFIX}*"):
         if old != version:
             shutil.rmtree(old, ignore_errors=True)
-    return created
+
+
+def _update_column_comments(spark: SparkSession, name: str, schema, column_comments: Mapping[str, str]) -> None:
+    """ALTER only the column comments that differ from the catalog's."""
+    for field in schema.fields:
+        wanted = column_comments.get(field.name)
+        if wanted is not None and field.metadata.get("comment") != wanted:
+            spark.sql(f"alter table {name} alter column {quote_identifier(field.name)} comment {sql_string(wanted)}")
 
 
 def _anti_join(current: DataFrame, incoming: DataFrame, keys: list[str]) -> DataFrame:

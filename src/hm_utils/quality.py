@@ -1,7 +1,8 @@
 """Data-quality rules: Great Expectations suites kept as files, evaluated as Spark SQL in one pass.
 
 Suites live in `expectations/<layer>.<table>.json` (GE 1.x ExpectationSuite JSON) and are loaded
-with Great Expectations' own classes, so a malformed suite fails with GE's message plus the file.
+with Great Expectations' own classes, so a malformed suite fails with GE's message plus the file
+and the expectation (GE itself would only log a bad expectation and drop it).
 Every expectation's `meta` says how a failure is handled:
 
 - `severity`: `blocking` (the row is invalid: it goes to quarantine, and more than
@@ -16,8 +17,9 @@ through several metrics, each a Spark job (about 1.7 s per expectation on 100k r
 for the ~120 expectations of all silver tables), and it returns counts, not a per-row verdict, so
 it cannot route rows to quarantine. Instead each supported expectation type becomes a Spark SQL
 predicate that is true when a row is *unexpected*; all of a table's predicates are evaluated as
-boolean columns in one SELECT, the counts come from one aggregate, and the GE-format
-`ExpectationSuiteValidationResult` is built from those counts (:func:`validation_result`).
+boolean columns in one SELECT (:func:`flag_rows`), the counts are taken in the same pass (silver
+observes them while it writes), and the GE-format `ExpectationSuiteValidationResult` is built
+from those counts (:func:`validation_result`).
 
 Supported types (GE semantics: a NULL value is not unexpected except for `not_be_null`):
 expect_column_values_to_not_be_null, expect_column_values_to_be_between,

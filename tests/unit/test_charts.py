@@ -93,6 +93,7 @@ def test_svg_is_rendered_offline_with_the_report_currency_and_an_accessible_labe
         None,
         pd.DataFrame(columns=["usage_date", "cost"]),
         pd.DataFrame({"usage_date": [date(2024, 1, 1)], "cost": [None]}),
+        pd.DataFrame({"usage_date": [date(2024, 1, 1), date(2024, 1, 2)], "cost": [0.0, None]}),
     ],
 )
 def test_empty_data_gives_a_no_data_figure_not_an_error(frame):

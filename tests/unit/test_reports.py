@@ -229,3 +229,102 @@ def test_publish_summary_round_trips(tmp_path):
     assert site.PublishResult.read(tmp_path) == result
     assert list(result.frame()["report"]) == ["index", "render (nbconvert)"]
     assert site.PublishResult.read(tmp_path / "nowhere") is None
+
+
+# ---------------------------------------------------------------------------------------------- semantic calls
+
+
+class _FakeSemantic:
+    """Stands in for hm_utils.semantic: records calls, returns one row per call (decimals, plan metrics)."""
+
+    def __init__(self, params=("start_date", "end_date", "workspace")):
+        self.calls: list[dict] = []
+        self.params = list(params)
+
+    def function_spec(self, config, name):
+        return type("Spec", (), {"param_names": self.params})()
+
+    dimensions = ("usage_date", "workspace_name")
+
+    def metric_view_spec(self, config, view):
+        return {"dimensions": [{"name": name} for name in self.dimensions]}
+
+    @property
+    def assets(self):
+        return type(
+            "Assets",
+            (),
+            {"metric_view_fields": staticmethod(lambda spec: ([d["name"] for d in spec["dimensions"]], []))},
+        )
+
+    def metric(self, view, measures, dimensions, filters, spark=None, config=None):
+        self.calls.append({"view": view, "filters": filters})
+        return pd.DataFrame({"usage_date": [date(2024, 3, 11)], "total": [1.0]})
+
+    def call(self, name, spark=None, config=None, **arguments):
+        from decimal import Decimal
+
+        self.calls.append({"name": name, **arguments})
+        frame = pd.DataFrame({"workspace_id": [arguments.get("workspace", "w1")], "list_cost": [Decimal("1.25")]})
+        frame.attrs["metrics"] = object()  # what Spark Connect leaves there: not serializable
+        return frame
+
+
+@pytest.fixture
+def fake_semantic(monkeypatch):
+    fake = _FakeSemantic()
+    monkeypatch.setattr(page, "semantic", fake)
+    return fake
+
+
+def _report(config, **kwargs):
+    return page.Report(config, spark=None, period=page.Period(date(2024, 3, 11), date(2024, 3, 20)), **kwargs)
+
+
+def test_call_passes_the_period_or_the_previous_one_and_makes_decimals_floats(config, fake_semantic):
+    rep = _report(config)
+    frame = rep.call("get_x", top_n=5)
+    assert frame["list_cost"].dtype == float and frame["list_cost"].iloc[0] == 1.25
+    rep.call("get_x", previous=True)
+    assert fake_semantic.calls == [
+        {"name": "get_x", "start_date": date(2024, 3, 11), "end_date": date(2024, 3, 20), "top_n": 5},
+        {"name": "get_x", "start_date": date(2024, 3, 1), "end_date": date(2024, 3, 10)},
+    ]
+
+
+def test_call_once_per_workspace_or_filter_when_the_function_has_no_workspace(config, fake_semantic):
+    frame = _report(config, workspaces=["w1", "w2"]).call("get_x")
+    assert [call["workspace"] for call in fake_semantic.calls] == ["w1", "w2"] and len(frame) == 2
+    fake_semantic.params = ["start_date", "end_date"]
+    fake_semantic.calls.clear()
+    frame = _report(config, workspaces=["w2"]).call("get_y")
+    assert "workspace" not in fake_semantic.calls[0] and frame.empty  # the fake's row is w1: filtered out
+
+
+def test_results_are_shared_through_the_cache(config, fake_semantic, tmp_path):
+    first = _report(config, cache=tmp_path).call("get_x")
+    second = _report(config, cache=tmp_path).call("get_x")
+    other = _report(config, cache=tmp_path).call("get_x", top_n=3)
+    assert len(fake_semantic.calls) == 2, "the second identical call came from the cache"
+    pd.testing.assert_frame_equal(first, second)
+    assert len(other) == 1 and len(list(tmp_path.glob("*.parquet"))) == 2
+
+
+def test_priced_applies_the_discount_to_money_columns_only(config):
+    rep = _report(config, discount_pct=20)
+    frame = rep.priced(pd.DataFrame({"list_cost": [100.0], "runs": [3]}), "list_cost")
+    assert frame["list_cost"].iloc[0] == 80.0 and frame["runs"].iloc[0] == 3
+    assert "less a 20% discount" in rep.header() and "Mar 11 – Mar 20, 2024" in rep.header()
+
+
+def test_metric_views_are_read_for_the_period_and_scope(config, fake_semantic, tmp_path):
+    _report(config, workspaces=["prod"], cache=tmp_path).metric("mv_x", ["total"], ["usage_date"], "usage_date")
+    _report(config, workspaces=["prod"], cache=tmp_path).metric("mv_x", ["total"], ["usage_date"], "usage_date")
+    assert len(fake_semantic.calls) == 1, "cached"
+    assert fake_semantic.calls[0]["filters"] == {
+        "usage_date": ("between", date(2024, 3, 11), date(2024, 3, 20)),
+        "workspace_name": ["prod"],
+    }
+    fake_semantic.dimensions = ("query_date",)
+    _report(config, workspaces=["prod"]).metric("mv_y", ["total"], ["query_date"], "query_date")
+    assert list(fake_semantic.calls[1]["filters"]) == ["query_date"], "no workspace dimension: account-wide"

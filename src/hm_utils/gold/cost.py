@@ -292,21 +292,16 @@ def allocate_costs(hourly: DataFrame, task_hours: DataFrame) -> DataFrame:
     """fct_cost_allocation rows for the fct_usage_hourly rows in `hourly` (rule: module docstring).
 
     Decimal operands are narrowed first (quantity decimal(27,18), cost decimal(27,10), seconds decimal(10,0)) so
-    that Spark never has to drop scale to fit 38 digits: the split is exact to the stored scale.
+    that Spark never has to drop scale to fit 38 digits: the split is exact to the stored scale. The (record, run)
+    overlaps are few (all-purpose cluster-hours with job runs) and broadcast, so the usage rows are read once.
     """
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     base_columns = [
-        "record_id",
-        "workspace_id",
-        "usage_date",
-        "usage_start_time",
-        "record_type",
-        "sku_family",
-        "cluster_id",
+        "record_id", "workspace_id", "usage_date", "usage_start_time", "record_type", "sku_family", "cluster_id",
         "identity",
-    ]
+    ]  # fmt: skip
     amounts = {
         "allocation_share": QUANTITY_TYPE,
         "usage_quantity": QUANTITY_TYPE,
@@ -315,93 +310,27 @@ def allocate_costs(hourly: DataFrame, task_hours: DataFrame) -> DataFrame:
     }
     narrow = {QUANTITY_TYPE: "decimal(27,18)", COST_TYPE: "decimal(27,10)"}
     clusters = hourly.where(F.col("owner_type") == "cluster").select(
-        *base_columns,
-        *[a for a in amounts if a != "allocation_share"],
-        "usage_end_time",
-        F.lit(1).cast(QUANTITY_TYPE).alias("allocation_share"),
-    )
+        "record_id", "workspace_id", "cluster_id", "usage_start_time", "usage_end_time",
+        F.date_trunc("hour", "usage_start_time").alias("hour"),
+    )  # fmt: skip
     overlap = F.unix_micros(F.least("slice_end", "usage_end_time")) - F.unix_micros(
         F.greatest("slice_start", "usage_start_time")
     )
-    usage_runs = (
-        clusters.select(
-            "record_id",
-            "workspace_id",
-            "cluster_id",
-            "usage_start_time",
-            "usage_end_time",
-            F.date_trunc("hour", "usage_start_time").alias("hour"),
+    used_clusters = F.broadcast(clusters.select("workspace_id", "cluster_id").distinct())
+    run_seconds = (
+        clusters.join(
+            task_hours.join(used_clusters, ["workspace_id", "cluster_id"]), ["workspace_id", "cluster_id", "hour"]
         )
-        .join(task_hours, ["workspace_id", "cluster_id", "hour"])
         .where(overlap > 0)
-        .groupBy("record_id", "job_run_id")
-        .agg(F.first("job_id").alias("job_id"), (F.sum(overlap) / 1_000_000).cast("bigint").alias("seconds"))
+        .groupBy("record_id", F.col("job_run_id").alias("run_id"))
+        .agg(F.first("job_id").alias("run_job_id"), (F.sum(overlap) / 1_000_000).cast("bigint").alias("seconds"))
     )
-    record = Window.partitionBy("record_id")
-    duration = ((F.unix_micros("usage_end_time") - F.unix_micros("usage_start_time")) / 1_000_000).cast("bigint")
-    shares = (
-        clusters.join(usage_runs, "record_id")
-        .withColumn("used", F.sum("seconds").over(record))
-        .withColumn("fully_used", F.col("used") >= duration)
-        .withColumn("denominator", F.greatest(F.col("used"), duration).cast("decimal(10,0)"))
-    )
-    run_rows = shares.select(
-        *base_columns,
-        F.lit("job").alias("owner_type"),
-        F.col("job_id").alias("owner_id"),
-        "job_id",
-        "job_run_id",
-        F.concat(F.lit("job_run:"), "job_run_id").alias("allocated_to"),
-        F.lit("cluster_time_share").alias("allocation_rule"),
-        *[
-            ((F.col(a).cast(narrow[t]) * F.col("seconds").cast("decimal(10,0)")) / F.col("denominator"))
-            .cast(t)
-            .alias(a)
-            for a, t in amounts.items()
-        ],
-        "fully_used",
-        F.row_number().over(record.orderBy(F.desc("seconds"), "job_run_id")).alias("rank"),
-        *[F.col(a).alias(f"whole_{a}") for a in amounts],
-    )
-    remainder_rows = (
-        clusters.join(shares.groupBy("record_id").agg(F.first("fully_used").alias("fully_used")), "record_id")
-        .where(~F.col("fully_used"))
-        .select(
-            *base_columns,
-            F.lit("cluster").alias("owner_type"),
-            F.col("cluster_id").alias("owner_id"),
-            F.lit(None).cast("string").alias("job_id"),
-            F.lit(None).cast("string").alias("job_run_id"),
-            F.concat(F.lit("cluster:"), "cluster_id").alias("allocated_to"),
-            F.lit("cluster_remainder").alias("allocation_rule"),
-            *[F.lit(0).cast(t).alias(a) for a, t in amounts.items()],
-            "fully_used",
-            F.lit(0).alias("rank"),
-            *[F.col(a).alias(f"whole_{a}") for a in amounts],
-        )
-    )
-    # One row per split record takes the residue (record - sum of its rows): the cluster remainder when runs left
-    # time unused, else the run with the most seconds.
-    split = run_rows.unionByName(remainder_rows)
-    takes_residue = (F.col("allocation_rule") == "cluster_remainder") | (F.col("fully_used") & (F.col("rank") == 1))
-    settled = split.select(
-        *[
-            c
-            for c in split.columns
-            if c not in amounts and not c.startswith("whole_") and c not in ("fully_used", "rank")
-        ],
-        *[
-            F.when(
-                takes_residue,
-                F.col(a).cast(narrow[t]) + F.col(f"whole_{a}").cast(narrow[t]) - F.sum(a).over(record).cast(narrow[t]),
-            )
-            .otherwise(F.col(a))
-            .cast(t)
-            .alias(a)
-            for a, t in amounts.items()
-        ],
-    )
-    direct = hourly.join(usage_runs.select("record_id").distinct(), "record_id", "left_anti").select(
+    joined = hourly.select(
+        *base_columns, "owner_type", "owner_id", "job_id", "job_run_id", "usage_quantity", "list_cost",
+        "effective_cost", "usage_end_time", F.lit(1).cast(QUANTITY_TYPE).alias("allocation_share"),
+    ).join(F.broadcast(run_seconds), "record_id", "left")  # fmt: skip
+
+    direct = joined.where(F.col("run_id").isNull()).select(
         *base_columns,
         "owner_type",
         "owner_id",
@@ -412,8 +341,63 @@ def allocate_costs(hourly: DataFrame, task_hours: DataFrame) -> DataFrame:
         .otherwise(F.concat("owner_type", F.lit(":"), "owner_id"))
         .alias("allocated_to"),
         F.lit("direct").alias("allocation_rule"),
-        F.lit(1).cast(QUANTITY_TYPE).alias("allocation_share"),
-        *[a for a in amounts if a != "allocation_share"],
+        *amounts,
+    )
+
+    record = Window.partitionBy("record_id")
+    duration = ((F.unix_micros("usage_end_time") - F.unix_micros("usage_start_time")) / 1_000_000).cast("bigint")
+    shares = (
+        joined.where(F.col("run_id").isNotNull())
+        .withColumn("used", F.sum("seconds").over(record))
+        .withColumn("fully_used", F.col("used") >= duration)
+        .withColumn("denominator", F.greatest(F.col("used"), duration).cast("decimal(10,0)"))
+        .withColumn("rank", F.row_number().over(record.orderBy(F.desc("seconds"), "run_id")))
+    )
+    whole = [F.col(a).alias(f"whole_{a}") for a in amounts]
+    run_rows = shares.select(
+        *base_columns,
+        F.lit("job").alias("owner_type"),
+        F.col("run_job_id").alias("owner_id"),
+        F.col("run_job_id").alias("job_id"),
+        F.col("run_id").alias("job_run_id"),
+        F.concat(F.lit("job_run:"), "run_id").alias("allocated_to"),
+        F.lit("cluster_time_share").alias("allocation_rule"),
+        *[
+            ((F.col(a).cast(narrow[t]) * F.col("seconds").cast("decimal(10,0)")) / F.col("denominator"))
+            .cast(t)
+            .alias(a)
+            for a, t in amounts.items()
+        ],
+        (F.col("fully_used") & (F.col("rank") == 1)).alias("takes_residue"),
+        *whole,
+    )
+    remainder_rows = shares.where(~F.col("fully_used") & (F.col("rank") == 1)).select(
+        *base_columns,
+        F.lit("cluster").alias("owner_type"),
+        F.col("cluster_id").alias("owner_id"),
+        F.lit(None).cast("string").alias("job_id"),
+        F.lit(None).cast("string").alias("job_run_id"),
+        F.concat(F.lit("cluster:"), "cluster_id").alias("allocated_to"),
+        F.lit("cluster_remainder").alias("allocation_rule"),
+        *[F.lit(0).cast(t).alias(a) for a, t in amounts.items()],
+        F.lit(True).alias("takes_residue"),
+        *whole,
+    )
+    # One row per split record takes the residue (record - sum of its rows): the cluster remainder when the runs
+    # left time unused, else the run with the most seconds.
+    split = run_rows.unionByName(remainder_rows)
+    settled = split.select(
+        *[c for c in split.columns if c not in amounts and not c.startswith("whole_") and c != "takes_residue"],
+        *[
+            F.when(
+                F.col("takes_residue"),
+                F.col(a).cast(narrow[t]) + F.col(f"whole_{a}").cast(narrow[t]) - F.sum(a).over(record).cast(narrow[t]),
+            )
+            .otherwise(F.col(a))
+            .cast(t)
+            .alias(a)
+            for a, t in amounts.items()
+        ],
     )
     names = models.get_model("fct_cost_allocation").column_names
     return direct.select(*names).unionByName(settled.select(*names))

@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -117,18 +117,37 @@ class Report:
         reports of one publish run each distinct call once."""
         period = self.period.previous if previous else self.period
         arguments = {"start_date": period.start, "end_date": period.end, **params}
-        path = None
-        if self.cache is not None:
-            key = json.dumps([name, sorted(arguments.items()), self.workspaces], default=str)
-            path = self.cache / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.parquet"
-            if path.is_file():
-                return pd.read_parquet(path)
-        frame = self._call(name, arguments)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")  # reports may run side by side
-            frame.to_parquet(temporary, index=False)
-            temporary.replace(path)
+        return self._cached(name, [sorted(arguments.items())], lambda: self._call(name, arguments))
+
+    def metric(
+        self, view: str, measures: Sequence[str], dimensions: Sequence[str], date_dimension: str
+    ) -> pd.DataFrame:
+        """Measures of metric view `view` by `dimensions` over the period (`date_dimension` between its
+        first and last day), for the report's workspaces (by `workspace_id` when the view has it, else
+        by `workspace_name`, else account-wide); cached like :meth:`call`."""
+        filters: dict[str, Any] = {date_dimension: ("between", self.period.start, self.period.end)}
+        known = semantic.assets.metric_view_fields(semantic.metric_view_spec(self.config, view))[0]
+        column = next((name for name in ("workspace_id", "workspace_name") if name in known), None)
+        if self.workspaces and column:  # views without a workspace dimension are account-wide
+            filters[column] = list(self.workspaces)
+        return self._cached(
+            view,
+            [list(measures), list(dimensions), sorted(filters.items())],
+            lambda: _plain(semantic.metric(view, measures, dimensions, filters, spark=self.spark, config=self.config)),
+        )
+
+    def _cached(self, name: str, key: list[Any], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        if self.cache is None:
+            return compute()
+        digest = hashlib.sha256(json.dumps([name, key, self.workspaces], default=str).encode()).hexdigest()[:16]
+        path = self.cache / f"{name}-{digest}.parquet"
+        if path.is_file():
+            return pd.read_parquet(path)
+        frame = compute()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")  # reports may run side by side
+        frame.to_parquet(temporary, index=False)
+        temporary.replace(path)
         return frame
 
     def _call(self, name: str, arguments: dict[str, Any]) -> pd.DataFrame:
@@ -143,12 +162,6 @@ class Report:
             for workspace in self.workspaces
         ]
         return _plain(pd.concat(frames, ignore_index=True))
-
-    def metric(
-        self, view: str, measures: Sequence[str], dimensions: Sequence[str] = (), filters: dict | None = None
-    ) -> pd.DataFrame:
-        """Measures of a metric view (see `hm_utils.semantic.metric`)."""
-        return _plain(semantic.metric(view, measures, dimensions, filters, spark=self.spark, config=self.config))
 
     @property
     def history_start(self) -> date:
