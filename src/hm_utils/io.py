@@ -165,6 +165,7 @@ def _write_local(
     df.write.mode("error").parquet(str(version))
     written = spark.read.parquet(str(version)).schema
     current = spark.table(name).schema if exists else None
+    previous = _location(spark, name) if exists else None
     if current is not None and _same_schema(current, written):
         spark.sql(f"alter table {name} set location {sql_string(str(version))}")
         _update_column_comments(spark, name, current, column_comments)
@@ -180,9 +181,19 @@ def _write_local(
             f"create table {name} ({columns}) using parquet "
             f"comment {sql_string(table_comment)} location {sql_string(str(version))}"
         )
+    # The version just replaced is kept until the next write, so queries already reading it finish;
+    # anything older, and orphans of writes that died midway, are removed.
     for old in table_root.glob(f"{_VERSION_PREFIX}*"):
-        if old != version:
+        if old != version and old.name != previous:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _location(spark: SparkSession, name: str) -> str | None:
+    """The folder name of the version a local table points at."""
+    for row in spark.sql(f"describe table extended {name}").collect():
+        if row["col_name"] == "Location":
+            return Path(str(row["data_type"]).removeprefix("file:")).name
+    return None
 
 
 def _update_column_comments(spark: SparkSession, name: str, schema, column_comments: Mapping[str, str]) -> None:

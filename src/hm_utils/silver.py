@@ -20,20 +20,23 @@ bronze gives the same silver. Per table, in this order:
 Accounting, per table and run: bronze rows = silver rows + quarantined rows + duplicates removed,
 checked against the rows actually written. Counts per expectation and the accounting go to
 `ops.quality_results`. The counts are observed (`DataFrame.observe`) while the silver table is
-written, so each table costs one pass over bronze, plus one over the few tables with quarantined
-rows. A blocking rule failing on more than `silver.max_quarantine_fraction` of a table's rows
-fails the step with a QualityGateError naming the table, the rule and sample rows, after every
-table, the quarantine and the results are written (so the failure can be inspected), which stops
-the run before gold reads the suspect data.
+written, so a table costs one pass over bronze plus a narrow pass over its key columns (the
+repeated-key check); tables with quarantined rows are read once more for the quarantine.
+A blocking rule failing on more than `silver.max_quarantine_fraction` of a table's rows fails the
+step with a QualityGateError naming the table, the rule and sample rows, after every table, the
+quarantine and the results are written (so the failure can be inspected); the run stops there,
+before gold reads the suspect data.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from hm_utils import io, quality, system_schema, tables
 from hm_utils.config import Config
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 QUARANTINE_KEY = "silver.quarantine"
 RESULTS_KEY = "ops.quality_results"
@@ -166,14 +170,18 @@ def silver_keys(config: Config) -> list[str]:
     ]
 
 
-def build_order(rules_by_table: dict[str, list[quality.Rule]]) -> list[str]:
-    """Tables ordered so that a table whose rules read another silver table is built after it."""
-    graph = {
+def dependency_graph(rules_by_table: dict[str, list[quality.Rule]]) -> dict[str, set[str]]:
+    """Each table → the other tables being built whose data its rules read."""
+    return {
         key: {ref for rule in rules for ref in rule.references if ref in rules_by_table and ref != key}
         for key, rules in rules_by_table.items()
     }
+
+
+def build_order(rules_by_table: dict[str, list[quality.Rule]]) -> list[str]:
+    """Tables ordered so that a table whose rules read another silver table is built after it."""
     try:
-        return list(TopologicalSorter(graph).static_order())
+        return list(TopologicalSorter(dependency_graph(rules_by_table)).static_order())
     except CycleError as exc:
         raise ConfigError(
             f"expectation suites reference each other in a cycle: {exc.args[1]}",
@@ -183,28 +191,33 @@ def build_order(rules_by_table: dict[str, list[quality.Rule]]) -> list[str]:
 
 
 def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[str] | None = None) -> SilverReport:
-    """Rebuild silver tables (all, or the `only` silver keys) from bronze; see the module docstring."""
+    """Rebuild silver tables (all, or the `only` silver keys) from bronze; see the module docstring.
+
+    Up to `silver.parallelism` tables are built at the same time (a table only after the tables its
+    rules read): small tables spend most of their time in round trips and catalog updates, which
+    overlap well with another table's Spark job.
+    """
     started = time.perf_counter()
     keys = list(only) if only else silver_keys(config)
     suites = {key: quality.load_suite(config, key) for key in keys}
     rules = {key: quality.suite_rules(suite, str(quality.suite_path(config, key))) for key, suite in suites.items()}
+    build_order(rules)  # a ConfigError on a reference cycle, before any work
     tolerance = float(config.get("silver.max_quarantine_fraction", 0.05))
-    built: list[TableQuality] = []
-    quarantines: list[DataFrame] = []
-    views: list[str] = []
+    views = {key: f"hm_silver_{tables.get_spec(config, key).name}" for key in keys}
+
+    def build_one(key: str) -> tuple[TableQuality, DataFrame | None]:
+        return _build_table(spark, config, key, suites[key], rules[key], run_id, views[key], tolerance)
+
     try:
-        for key in build_order(rules):
-            view = f"hm_silver_{tables.get_spec(config, key).name}"
-            views.append(view)
-            item, quarantine = _build_table(spark, config, key, suites[key], rules[key], run_id, view, tolerance)
-            built.append(item)
-            if quarantine is not None:
-                quarantines.append(quarantine)
-        _write_quarantine(spark, config, quarantines, keys if only else None)
+        done = _run_in_dependency_order(dependency_graph(rules), build_one, int(config.get("silver.parallelism", 2)))
+        built = [done[key][0] for key in keys]
+        _write_quarantine(
+            spark, config, [done[key][1] for key in keys if done[key][1] is not None], keys if only else None
+        )
         _check_quarantine(spark, config, built)
         write_results(spark, config, run_id, built)
     finally:
-        for view in views:
+        for view in views.values():
             spark.catalog.dropTempView(view)
     report = SilverReport(run_id, built, time.perf_counter() - started)
     failures = [failure for item in built for failure in item.gate_failures]
@@ -217,6 +230,24 @@ def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[st
             "expectations/, or raise silver.max_quarantine_fraction if the rows are acceptable",
         )
     return report
+
+
+def _run_in_dependency_order(graph: dict[str, set[str]], work: Callable[[str], T], parallelism: int) -> dict[str, T]:
+    """`work(key)` for every key of `graph`, a key only after its dependencies, `parallelism` at a time."""
+    sorter = TopologicalSorter(graph)
+    sorter.prepare()
+    results: dict[str, T] = {}
+    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="silver") as pool:
+        running: dict[Future[T], str] = {}
+        while sorter.is_active():
+            for key in sorter.get_ready():
+                running[pool.submit(work, key)] = key
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                key = running.pop(future)
+                results[key] = future.result()  # re-raises the table's error; running tables finish first
+                sorter.done(key)
+    return results
 
 
 def _build_table(

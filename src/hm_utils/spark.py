@@ -185,6 +185,9 @@ class LocalEngine:
             "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.legacy.createHiveTableByDefault": "false",
+            # Every client is its own Spark session with its own table cache; when one client switches a
+            # table to a new version, another's cached file listing would point at deleted files.
+            "spark.sql.filesourceTableRelationCacheSize": "0",
             "spark.ui.enabled": "false",
             "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.state_dir} -Duser.timezone=UTC",
         }

@@ -62,7 +62,21 @@ def test_failed_write_keeps_previous_version_readable(spark, config):
     io.write_table(spark, config, KEY, spark.createDataFrame([("r2", "a", "ok")], DDL), "append")
     assert _rows(spark, config) == [("r1", "a", "ok"), ("r2", "a", "ok")]
     table_root = config.home / "warehouse" / "tables" / "hm_ops" / "step_log"
-    assert len(list(table_root.glob("v-*"))) == 1, "the orphan version of the failed write was not cleaned up"
+    assert len(list(table_root.glob("v-*"))) == 2, "only the current and the replaced version should remain"
+
+
+def test_a_reader_in_another_session_sees_the_new_version(spark, config):
+    from pyspark.sql import SparkSession
+
+    from hm_utils.spark import LocalEngine
+
+    io.write_table(spark, config, KEY, spark.createDataFrame([("r1", "a", "ok")], DDL))
+    other = SparkSession.builder.remote(LocalEngine(config).url).create()  # a second client session
+    name = tables.full_name(config, KEY)
+    assert other.table(name).count() == 1
+    for run in ("r2", "r3", "r4"):  # three swaps: the version the other session read first is deleted
+        io.write_table(spark, config, KEY, spark.createDataFrame([(run, "a", "ok")], DDL), "append")
+    assert other.table(name).count() == 4
 
 
 def test_missing_table_says_which_step_builds_it(spark, config):

@@ -227,7 +227,7 @@ def test_publish_summary_round_trips(tmp_path):
     )
     result.write(tmp_path)
     assert site.PublishResult.read(tmp_path) == result
-    assert list(result.frame()["report"]) == ["index", "render (nbconvert)"]
+    assert list(result.frame()["step"]) == ["report index", "render (nbconvert)"]
     assert site.PublishResult.read(tmp_path / "nowhere") is None
 
 
@@ -328,3 +328,55 @@ def test_metric_views_are_read_for_the_period_and_scope(config, fake_semantic, t
     fake_semantic.dimensions = ("query_date",)
     _report(config, workspaces=["prod"]).metric("mv_y", ["total"], ["query_date"], "query_date")
     assert list(fake_semantic.calls[1]["filters"]) == ["query_date"], "no workspace dimension: account-wide"
+
+
+def test_headlines_are_read_back_from_the_executed_front_page(tmp_path):
+    values = [{"key": "spend", "label": "Spend", "text": "$1"}]
+    tiles = blocks.Headlines(blocks.kpis([blocks.Kpi("Spend", "$1", key="spend", value=1.0)]), values)
+    bundle = tiles._repr_mimebundle_()
+    assert "data-headline" in bundle["text/html"] and repr(tiles) == "Spend: $1"
+    cell = new_code_cell("rep.headlines(...)")
+    cell.outputs = [new_output("execute_result", data=bundle, execution_count=1)]
+    nbformat.write(new_notebook(cells=[cell]), tmp_path / "index.ipynb")
+    assert site.read_headlines(tmp_path / "index.ipynb") == values
+    nbformat.write(new_notebook(cells=[new_code_cell("1")]), tmp_path / "other.ipynb")
+    assert site.read_headlines(tmp_path / "other.ipynb") == []
+
+
+def test_call_many_returns_each_result_under_its_name(config, fake_semantic):
+    rep = _report(config.with_overrides({"reports.query_threads": 3}))
+    frames = rep.call_many(
+        {"now": ("get_x", {}), "before": ("get_x", {"previous": True}), "top": ("get_y", {"top_n": 2})}
+    )
+    assert set(frames) == {"now", "before", "top"} and all(len(frame) == 1 for frame in frames.values())
+    calls = sorted((call["name"], call["start_date"], call.get("top_n")) for call in fake_semantic.calls)
+    assert calls == [
+        ("get_x", date(2024, 3, 1), None),
+        ("get_x", date(2024, 3, 11), None),
+        ("get_y", date(2024, 3, 11), 2),
+    ]
+
+
+def test_quarto_path_stages_the_project_and_renders_the_executed_notebooks(config, tmp_path, monkeypatch):
+    pages = site.load_site(config)
+    _executed(tmp_path / "executed", [p.name for p in pages.pages])
+    commands = []
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        (Path(command[-1]) / "index.html").parent.mkdir(parents=True, exist_ok=True)
+        (Path(command[-1]) / "index.html").write_text("<html></html>")
+        return type("Completed", (), {"returncode": 0, "stderr": ""})()
+
+    monkeypatch.setattr(site.shutil, "which", lambda name: "/opt/quarto/bin/quarto")
+    monkeypatch.setattr(site.subprocess, "run", fake_run)
+    said: list[str] = []
+    front, used = site.render_site(config, tmp_path / "executed", pages, tmp_path / "site", progress=said.append)
+    stage = tmp_path / "executed" / "_quarto_stage"
+    assert used == "quarto" and said == [] and front == tmp_path / "site" / "index.html"
+    assert commands == [["/opt/quarto/bin/quarto", "render", str(stage), "--output-dir", str(tmp_path / "site")]]
+    assert (stage / "_quarto.yml").read_text() == (config.root / "_quarto.yml").read_text()
+    assert (stage / "report.css").is_file()
+    staged = nbformat.read(stage / "index.ipynb", as_version=4)
+    outputs = [out for cell in staged.cells if cell.cell_type == "code" for out in cell.outputs]
+    assert outputs and not any(out.get("name") == "stderr" for out in outputs), "the same publishable notebooks"

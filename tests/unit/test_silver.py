@@ -78,3 +78,32 @@ def test_every_bronze_table_has_a_silver_table_with_the_same_key():
         spec = tables.get_spec(config, key)
         assert spec.upstream == "bronze." + spec.name
         assert spec.primary_key == tables.get_spec(config, spec.upstream).primary_key
+
+
+def test_tables_run_in_parallel_only_after_the_tables_they_read():
+    import threading
+    import time
+
+    graph = {"a": set(), "b": set(), "c": {"a"}, "d": {"c", "b"}}
+    finished: list[str] = []
+    lock = threading.Lock()
+
+    def work(key: str) -> str:
+        with lock:
+            assert graph[key] <= set(finished), f"{key} started before {graph[key] - set(finished)}"
+        time.sleep(0.01)
+        with lock:
+            finished.append(key)
+        return key.upper()
+
+    assert silver._run_in_dependency_order(graph, work, parallelism=2) == {"a": "A", "b": "B", "c": "C", "d": "D"}
+
+
+def test_a_failing_table_stops_the_build_with_its_error():
+    def work(key: str) -> str:
+        if key == "b":
+            raise ConfigError("b is broken")
+        return key
+
+    with pytest.raises(ConfigError, match="b is broken"):
+        silver._run_in_dependency_order({"a": set(), "b": set(), "c": {"b"}}, work, parallelism=2)

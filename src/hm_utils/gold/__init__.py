@@ -16,8 +16,6 @@ The operations side (`hm_utils.gold.operations`) exposes `build_dimensions(spark
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import time
 from collections.abc import Callable
@@ -36,7 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OPERATIONS_MODULE = "hm_utils.gold.operations"
 COST_DIMENSIONS = ("dim_date", "dim_workspace", "dim_sku", "dim_identity")
 
 
@@ -86,7 +83,7 @@ class GoldReport:
 
 def build_gold(spark: SparkSession, config: Config, run_id: str) -> GoldReport:
     """Build every gold table, reconcile and declare constraints; raises ReconciliationError on a failed check."""
-    from hm_utils.gold import cost, dimensions, models, reconcile
+    from hm_utils.gold import cost, dimensions, models, operations, reconcile
 
     started = time.perf_counter()
     report = GoldReport(run_id=run_id)
@@ -99,12 +96,9 @@ def build_gold(spark: SparkSession, config: Config, run_id: str) -> GoldReport:
         )
     for table in COST_DIMENSIONS:
         report.tables.append(_run(spark, config, run_id, table, getattr(dimensions, f"build_{table}")))
-    operations = _operations()
-    if operations is not None:
-        report.tables.extend(_converted(operations.build_dimensions(spark, config, run_id)))
+    report.tables.extend(_converted(operations.build_dimensions(spark, config, run_id)))
     report.tables.extend(cost.build_usage_facts(spark, config, run_id))
-    if operations is not None:
-        report.tables.extend(_converted(operations.build_facts(spark, config, run_id)))
+    report.tables.extend(_converted(operations.build_facts(spark, config, run_id)))
     report.checks = reconcile.run_checks(spark, config, run_id)
     built = [b.key for b in report.tables if io.table_exists(spark, config, b.key)]
     report.logical_keys = models.apply_constraints(spark, config, built).logical_keys
@@ -140,13 +134,6 @@ def _run(spark: SparkSession, config: Config, run_id: str, table: str, builder: 
     seconds = round(time.perf_counter() - started, 2)
     log.info("gold %s: %s rows (%s) in %ss", table, result.rows, result.mode, seconds)
     return TableBuild(result.key, result.mode, result.rows, seconds)
-
-
-def _operations() -> Any:
-    """The operations module, or None while it does not exist (the cost side builds alone)."""
-    if importlib.util.find_spec(OPERATIONS_MODULE) is None:
-        return None
-    return importlib.import_module(OPERATIONS_MODULE)
 
 
 def _converted(builds: list[Any]) -> list[TableBuild]:

@@ -45,29 +45,32 @@ class ExecutiveData:
 
 
 def gather(rep: Report, tag_key: str | None = None) -> ExecutiveData:
-    """All the executive report's data: one call per semantic function (two for the daily cost)."""
+    """All the executive report's data: one call per semantic function (two for the daily cost),
+    run a few at a time (see Report.call_many)."""
     tag_key = tag_key or (rep.config.get("gold.tag_keys") or ["team"])[0]
-    return ExecutiveData(
-        daily=rep.call("get_daily_cost_summary"),
-        daily_previous=rep.call("get_daily_cost_summary", previous=True),
-        skus=rep.call("get_sku_cost_breakdown"),
-        drivers=rep.call("get_top_cost_drivers", top_n=200),
-        tags=rep.call("get_tag_chargeback", tag_key=tag_key),
-        anomalies=rep.call("get_cost_anomalies"),
-        failed_runs=rep.call("get_failed_run_cost", top_n=ALL_ROWS),
-        idle=rep.call("get_idle_clusters"),
-        oversized=rep.call("get_oversized_clusters"),
-        ap_jobs=rep.call("get_all_purpose_job_clusters", top_n=ALL_ROWS),
-        success=rep.call("get_job_success_rate"),
-        sla=rep.call("get_sla_breaches"),
-        flaky=rep.call("get_flaky_jobs"),
-        bottlenecks=rep.call("get_bottleneck_summary"),
-        failed_logins=rep.call("get_failed_logins"),
-        admin_changes=rep.call("get_permission_changes", admin_only=True),
-        downloads=rep.call("get_download_activity"),
-        sensitive=rep.call("get_sensitive_table_access", top_n=ALL_ROWS),
-        quality=quality.gate_results(rep.spark, rep.config),
+    frames = rep.call_many(
+        {
+            "daily": ("get_daily_cost_summary", {}),
+            "daily_previous": ("get_daily_cost_summary", {"previous": True}),
+            "skus": ("get_sku_cost_breakdown", {}),
+            "drivers": ("get_top_cost_drivers", {"top_n": 200}),
+            "tags": ("get_tag_chargeback", {"tag_key": tag_key}),
+            "anomalies": ("get_cost_anomalies", {}),
+            "failed_runs": ("get_failed_run_cost", {"top_n": ALL_ROWS}),
+            "idle": ("get_idle_clusters", {}),
+            "oversized": ("get_oversized_clusters", {}),
+            "ap_jobs": ("get_all_purpose_job_clusters", {"top_n": ALL_ROWS}),
+            "success": ("get_job_success_rate", {}),
+            "sla": ("get_sla_breaches", {}),
+            "flaky": ("get_flaky_jobs", {}),
+            "bottlenecks": ("get_bottleneck_summary", {}),
+            "failed_logins": ("get_failed_logins", {}),
+            "admin_changes": ("get_permission_changes", {"admin_only": True}),
+            "downloads": ("get_download_activity", {}),
+            "sensitive": ("get_sensitive_table_access", {"top_n": ALL_ROWS}),
+        }
     )
+    return ExecutiveData(**frames, quality=quality.gate_results(rep.spark, rep.config))
 
 
 def _sum(frame: pd.DataFrame, column: str) -> float:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -118,6 +119,16 @@ class Report:
         period = self.period.previous if previous else self.period
         arguments = {"start_date": period.start, "end_date": period.end, **params}
         return self._cached(name, [sorted(arguments.items())], lambda: self._call(name, arguments))
+
+    def call_many(self, calls: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, pd.DataFrame]:
+        """Several :meth:`call` s, `reports.query_threads` at a time on the one session (Spark Connect
+        runs them side by side; small queries spend most of their time planning, one core each).
+
+        calls: {result name: (function, keyword arguments of call)}; returns {result name: frame}."""
+        threads = max(1, int(self.config.get("reports.query_threads", 1)))
+        with ThreadPoolExecutor(threads) as pool:
+            futures = {key: pool.submit(self.call, name, **params) for key, (name, params) in calls.items()}
+            return {key: future.result() for key, future in futures.items()}
 
     def metric(
         self, view: str, measures: Sequence[str], dimensions: Sequence[str], date_dimension: str

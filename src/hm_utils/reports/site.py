@@ -8,6 +8,7 @@ with the `hm_report` template (code hidden, a navigation bar, no script, charts 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import shutil
 import subprocess
@@ -79,11 +80,9 @@ class PublishResult:
         return path
 
     def frame(self) -> pd.DataFrame:
-        """One row per report (seconds to execute) plus the render, for the step notebook's summary."""
-        rows = [{"report": run.page, "seconds": run.seconds, "notebook": run.notebook} for run in self.reports]
-        rows.append(
-            {"report": f"render ({self.renderer})", "seconds": self.render_seconds, "notebook": self.front_page}
-        )
+        """Seconds per report notebook and for the render (the step notebook's summary)."""
+        rows = [{"step": f"report {run.page}", "seconds": run.seconds} for run in self.reports]
+        rows.append({"step": f"render ({self.renderer})", "seconds": self.render_seconds})
         return pd.DataFrame(rows)
 
     @classmethod
@@ -161,6 +160,7 @@ def execute_report(config: Config, page: Page, folder: Path, parameters: dict[st
     """Execute one report notebook with papermill into `folder/<page>.ipynb` (its own kernel)."""
     import papermill
 
+    logging.getLogger("papermill").setLevel(logging.WARNING)  # its INFO lines would fill the step's output
     output = folder / f"{page.name}.ipynb"
     started = time.perf_counter()
     try:
