@@ -102,14 +102,12 @@ def run_plan(
     progress: Callable[[str], None] = print,
 ) -> RunResult:
     """Run the selected steps in order; raise StepFailedError at the first failure."""
-    import papermill
-
     steps = select_steps(load_plan(config), only, from_step)
     run_id = new_run_id()
     folder = config.path("runs") / run_id
     folder.mkdir(parents=True, exist_ok=True)
     result = RunResult(run_id, folder, [])
-    overrides = ";".join(f"{key}={_yaml_scalar(value)}" for key, value in config.overrides.items())
+    overrides = overrides_text(config)
     progress(f"run {run_id} ({config.env}) → {folder}")
     for number, step in enumerate(steps, start=1):
         output = folder / f"{number:02d}_{step.name}.ipynb"
@@ -121,26 +119,15 @@ def run_plan(
         started = time.perf_counter()
         parameters = {"env": config.env, "overrides": overrides, "run_id": run_id, **step.parameters}
         try:
-            papermill.execute_notebook(
-                str(config.root / step.notebook),
-                str(output),
-                parameters=parameters,
-                kernel_name=str(config.get("run.kernel", "python3")),
-                cwd=str(config.root),
-                progress_bar=False,
-                log_output=False,
+            execute_notebook(
+                config, step.notebook, output, parameters, what=f"step '{step.name}'", rerun=f"hm run --from {step.name}"
             )
-        except papermill.PapermillExecutionError as exc:
+        except StepFailedError as error:
             seconds = time.perf_counter() - started
-            error = f"{exc.ename}: {exc.evalue}"
-            result.steps.append(StepResult(step.name, step.notebook, str(output), "failed", seconds, error))
+            result.steps.append(StepResult(step.name, step.notebook, str(output), "failed", seconds, error.what))
             _write_summary(result)
             progress(f"{label} FAILED after {seconds:.1f} s")
-            raise StepFailedError(
-                f"step '{step.name}' failed in cell {exc.exec_count or exc.cell_index}: {error}",
-                where=f"{step.notebook} (executed copy: {output})",
-                fix=f"open the executed notebook to see the cell; fix, then `hm run --from {step.name}`",
-            ) from None
+            raise
         seconds = time.perf_counter() - started
         result.steps.append(StepResult(step.name, step.notebook, str(output), "ok", seconds))
         progress(f"{label} ok ({seconds:.1f} s)")
@@ -152,8 +139,39 @@ def run_plan(
     return result
 
 
-def _yaml_scalar(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+def execute_notebook(
+    config: Config, notebook: str, output: Path, parameters: dict[str, Any], *, what: str, rerun: str
+) -> None:
+    """Run `notebook` (relative to the project root) with papermill into `output`.
+
+    A failing cell raises StepFailedError naming `what`, the cell, the error and the `rerun` command.
+    """
+    import papermill
+
+    try:
+        papermill.execute_notebook(
+            str(config.root / notebook),
+            str(output),
+            parameters=parameters,
+            kernel_name=str(config.get("run.kernel", "python3")),
+            cwd=str(config.root),
+            progress_bar=False,
+            log_output=False,
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise StepFailedError(
+            f"{what} failed in cell {exc.exec_count or exc.cell_index}: {exc.ename}: {exc.evalue}",
+            where=f"{notebook} (executed copy: {output})",
+            fix=f"open the executed notebook to see the cell; fix, then `{rerun}`",
+        ) from None
+
+
+def overrides_text(config: Config) -> str:
+    """The config's overrides as the `overrides` notebook parameter: `a.b=1;c=x`."""
+    return ";".join(
+        f"{key}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
+        for key, value in config.overrides.items()
+    )
 
 
 def _write_summary(result: RunResult) -> None:

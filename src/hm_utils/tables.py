@@ -6,7 +6,7 @@ A key is `<layer>.<name>` (for example `bronze.billing_usage`). :func:`full_name
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,6 @@ class TableSpec:
     partition_by: tuple[str, ...] = ()
     system_table: str | None = None
     upstream: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def registry_path(config: Config) -> Path:
@@ -70,6 +69,12 @@ def _load(path: Path) -> dict[str, TableSpec]:
 def _spec(layer: str, name: str, entry: dict[str, Any], path: Path) -> TableSpec:
     where = f"{path}: {layer}.{name}"
     unknown = set(entry) - _FIELDS
+    if unknown:
+        raise ConfigError(
+            f"table {layer}.{name} has unknown field(s) {', '.join(sorted(map(str, unknown)))}",
+            where=where,
+            fix=f"use only {', '.join(sorted(_FIELDS))}; quote a comment that contains ', ' or ': '",
+        )
     if not entry.get("comment"):
         raise ConfigError(f"table {layer}.{name} has no comment", where=where, fix="add a one-line comment")
     if layer == "source" and not entry.get("system_table"):
@@ -89,7 +94,6 @@ def _spec(layer: str, name: str, entry: dict[str, Any], path: Path) -> TableSpec
         partition_by=tuple(entry.get("partition_by") or ()),
         system_table=entry.get("system_table"),
         upstream=entry.get("upstream"),
-        extra={key: entry[key] for key in unknown},
     )
 
 

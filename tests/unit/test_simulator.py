@@ -220,3 +220,21 @@ def test_defect_ground_truth(sim):
     assert usage["record_id"].null_count == 1
     history = read(sim[0], "query.history")
     assert pc.min(history["total_duration_ms"]).as_py() < 0
+
+
+def test_unique_keys_are_unique_without_defects(tmp_path):
+    """record_id / event_id / statement_id identify one row each (the pipeline deduplicates on them)."""
+    import pyarrow.parquet as pq
+
+    from hm_utils.simulator import SimulationOptions, simulate
+
+    simulate(tmp_path, SimulationOptions(workspaces=10, days=1, scale=0.3, seed=5, defects=False))
+    for folder, key in [
+        ("billing/usage", "record_id"),
+        ("access/table_lineage", "record_id"),
+        ("access/column_lineage", "record_id"),
+        ("access/audit", "event_id"),
+        ("query/history", "statement_id"),
+    ]:
+        ids = pq.read_table(tmp_path / folder, columns=[key]).column(key).to_pylist()
+        assert len(ids) == len(set(ids)), f"{folder}.{key} repeats"

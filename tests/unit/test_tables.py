@@ -66,3 +66,11 @@ def test_dangling_upstream_is_rejected(tmp_path, local):
     (tmp_path / "params" / "tables.yml").write_text("bronze:\n  thing: {upstream: source.nothing, comment: x}\n")
     with pytest.raises(ConfigError, match="not declared"):
         tables.load_registry(config_module.load("ci", root=tmp_path))
+
+
+def test_unquoted_comment_with_a_comma_is_rejected(tmp_path, local):
+    shutil.copytree(local.root / "params", tmp_path / "params")
+    (tmp_path / "params" / "tables.yml").write_text("ops:\n  thing: {primary_key: [id], comment: Runs, steps and more.}\n")
+    with pytest.raises(ConfigError, match="unknown field") as raised:
+        tables.load_registry(config_module.load("ci", root=tmp_path))
+    assert "quote" in raised.value.fix

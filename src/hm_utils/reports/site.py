@@ -25,6 +25,7 @@ import nbformat
 import pandas as pd
 import yaml
 
+from hm_utils import runner
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError, StepFailedError
 
@@ -116,13 +117,6 @@ def load_site(config: Config) -> Site:
     return Site(str(website.get("title", "Health report")), pages)
 
 
-def _overrides_text(config: Config) -> str:
-    return ";".join(
-        f"{key}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}"
-        for key, value in config.overrides.items()
-    )
-
-
 def report_parameters(
     config: Config,
     run_id: str,
@@ -138,7 +132,7 @@ def report_parameters(
     period = resolve_period(config, start_date, end_date)
     return {
         "env": config.env,
-        "overrides": _overrides_text(config),
+        "overrides": runner.overrides_text(config),
         "run_id": run_id,
         "start_date": period.start.isoformat(),
         "end_date": period.end.isoformat(),
@@ -158,27 +152,10 @@ def default_discount(config: Config) -> float:
 
 def execute_report(config: Config, page: Page, folder: Path, parameters: dict[str, Any]) -> ReportRun:
     """Execute one report notebook with papermill into `folder/<page>.ipynb` (its own kernel)."""
-    import papermill
-
     logging.getLogger("papermill").setLevel(logging.WARNING)  # its INFO lines would fill the step's output
     output = folder / f"{page.name}.ipynb"
     started = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(config.root / page.source),
-            str(output),
-            parameters=parameters,
-            kernel_name=str(config.get("run.kernel", "python3")),
-            cwd=str(config.root),
-            progress_bar=False,
-            log_output=False,
-        )
-    except papermill.PapermillExecutionError as exc:
-        raise StepFailedError(
-            f"report '{page.name}' failed in cell {exc.exec_count or exc.cell_index}: {exc.ename}: {exc.evalue}",
-            where=f"{page.source} (executed copy: {output})",
-            fix="open the executed notebook to see the cell; fix the report, then `hm report`",
-        ) from None
+    runner.execute_notebook(config, page.source, output, parameters, what=f"report '{page.name}'", rerun="hm report")
     return ReportRun(page.name, str(output), round(time.perf_counter() - started, 2))
 
 

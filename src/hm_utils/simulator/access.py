@@ -466,7 +466,7 @@ def lineage(
         )
     )
     tables_out = []
-    for part in parts:
+    for part_number, part in enumerate(parts):  # keys repeat across parts: the part keeps record ids unique
         n = len(part["time"])
         if n == 0:
             continue
@@ -490,7 +490,7 @@ def lineage(
             "created_by": pa.array(part["creator"], pa.string()),
             "event_time": timestamps(part["time"]),
             "event_date": dates(part["time"]),
-            "record_id": hashed_uuids(options.seed, 61, part["key"]),
+            "record_id": hashed_uuids(options.seed, 61, part_number, part["key"]),
             "event_id": hashed_uuids(options.seed, 62, part["key"] // 10),
             "statement_id": pa.nulls(n, pa.string()) if part["statement"] is None else part["statement"],
             "direct_access": np.ones(n, bool),
