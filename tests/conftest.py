@@ -29,6 +29,7 @@ def spark(config):
     session = get_spark(config)
     yield session
     if not was_running:
+        session.stop()  # first: a session left open retries against the stopped server for minutes at exit
         engine.stop()
 
 

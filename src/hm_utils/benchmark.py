@@ -101,6 +101,7 @@ def run_benchmark(
             spark, config, "bench", on_done=lambda r: progress(f"{r.layer} in {r.seconds:.1f} s")
         ):
             steps[result.layer] = _step(result.seconds, source_rows)
+    spark.stop()  # before the server: an open session retries against a stopped server for minutes at exit
     engine.stop()
     return {
         "scale": scale,
@@ -133,6 +134,7 @@ def run_latency_benchmark(
     progress(f"simulated {sum(sim.rows.values()):,} rows; building the layers")
     layers.build_layers(spark, config, "bench-latency", on_done=lambda r: progress(f"{r.layer} in {r.seconds:.1f} s"))
     figures = semantic.latency_benchmark(spark, config)
+    spark.stop()  # before the server (see run_benchmark)
     engine.stop()
     return {"workspaces": workspaces, "days": days, "scale": scale, "usage_rows": sim.rows["billing.usage"], **figures}
 

@@ -12,6 +12,7 @@ know (schema drift) are carried and reported.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -68,6 +69,7 @@ def ingest_all(
 
 def ingest_table(spark: SparkSession, config: Config, source_key: str, run_id: str) -> IngestReport:
     """Ingest one source table into its bronze table; see the module docstring for the rules."""
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
     source_spec = tables.get_spec(config, source_key)
@@ -102,9 +104,14 @@ def ingest_table(spark: SparkSession, config: Config, source_key: str, run_id: s
     else:
         predicate = _window_predicate(incremental, before, int(config.get("bronze.lookback_days", 3)))
         window, mode = stamped.where(predicate), "replace_where"
+    # rows read and their latest incremental value are observed while bronze is written (no extra scan)
+    observed = Observation(f"bronze_{uuid.uuid4().hex[:12]}")
+    latest = F.max(incremental).cast("string") if incremental else F.lit(None).cast("string")
+    window = window.observe(observed, F.count(F.lit(1)).alias("rows"), latest.alias("latest"))
     result = io.write_table(spark, config, target, window, mode, where=predicate)
-    read = result.rows if predicate is None else int(io.read_table(spark, config, target).where(predicate).count())
-    after = _watermark_and_origins(spark, config, target, incremental)[0] if incremental else None
+    read, latest_read = int(observed.get["rows"]), observed.get["latest"]
+    # rows kept from before the window are older than the old watermark, so the new one is the larger
+    after = max((value for value in (before, latest_read) if value is not None), default=None)
     return IngestReport(run_id, source_key, read, result.rows, mode, before, after, extra, missing, warning)
 
 

@@ -74,10 +74,14 @@ def _echo_published(folder: Path) -> None:
 def report(
     env: EnvOption = None,
     set_: SetOption = None,
-    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: reports.period_days before --end).")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default: reports.period_days before --end).")
+    ] = None,
     end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the last complete day).")] = None,
     workspace: Annotated[list[str] | None, typer.Option(help="Only this workspace id (repeatable).")] = None,
-    renderer: Annotated[str, typer.Option(help="auto (quarto when on PATH, else nbconvert), quarto or nbconvert.")] = "auto",
+    renderer: Annotated[
+        str, typer.Option(help="auto (quarto when on PATH, else nbconvert), quarto or nbconvert.")
+    ] = "auto",
 ) -> None:
     """Re-render the health report site from what is already built (runs only the report notebooks)."""
     from hm_utils import reports, runner
@@ -112,7 +116,9 @@ def simulate(
     set_: SetOption = None,
     workspaces: Annotated[int | None, typer.Option(help="Number of workspaces.")] = None,
     days: Annotated[int | None, typer.Option(help="Days of history.")] = None,
-    end_date: Annotated[str | None, typer.Option(help="Last simulated day, YYYY-MM-DD (default: yesterday UTC).")] = None,
+    end_date: Annotated[
+        str | None, typer.Option(help="Last simulated day, YYYY-MM-DD (default: yesterday UTC).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed: same seed and options, same data.")] = None,
     scale: Annotated[float | None, typer.Option(help="Volume; 1.0 = one day of a large account.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write an export folder <out>/<schema>/<table>/ instead.")] = None,

@@ -81,6 +81,18 @@ def ensure_schema(spark: SparkSession, config: Config, key: str) -> None:
     spark.sql(f"create schema if not exists {tables.schema_of(config, key)}")
 
 
+def _ensure_schema_once(spark: SparkSession, config: Config, key: str) -> None:
+    """ensure_schema, skipped when this session already created or found the schema (saves a catalog
+    round trip per write); a schema dropped meanwhile is found missing by the write and created then."""
+    marker = (getattr(spark, "session_id", id(spark)), tables.schema_of(config, key))
+    if marker not in _SCHEMAS_SEEN:
+        ensure_schema(spark, config, key)
+        _SCHEMAS_SEEN.add(marker)
+
+
+_SCHEMAS_SEEN: set[tuple[str | int, str]] = set()
+
+
 def write_table(
     spark: SparkSession,
     config: Config,
@@ -103,14 +115,21 @@ def write_table(
         )
     if mode == "replace_where" and not where:
         raise ConfigError("replace_where needs a where predicate", where=f"write to {key}", fix="pass where=...")
-    ensure_schema(spark, config, key)
+    _ensure_schema_once(spark, config, key)
     name = tables.full_name(config, key)
     if config.is_local:
-        _write_local(spark, config, name, df, mode, keys, where, spec.comment, column_comments or {})
+        try:
+            rows = _write_local(spark, config, name, df, mode, keys, where, spec.comment, column_comments or {})
+        except Exception as exc:  # the schema was dropped since this session saw it: create it, write again
+            if "SCHEMA_NOT_FOUND" not in str(exc):
+                raise
+            ensure_schema(spark, config, key)
+            rows = _write_local(spark, config, name, df, mode, keys, where, spec.comment, column_comments or {})
     else:
         _write_delta(spark, config, name, df, mode, keys, where)
         _apply_comments(spark, name, spec.comment, column_comments or {})
-    return WriteResult(key=key, table=name, mode=mode, rows=int(spark.table(name).count()))
+        rows = int(spark.table(name).count())
+    return WriteResult(key=key, table=name, mode=mode, rows=rows)
 
 
 def _write_delta(
@@ -147,8 +166,13 @@ def _write_local(
     where: str | None,
     table_comment: str,
     column_comments: Mapping[str, str],
-) -> None:
-    """Write a new parquet version and switch the table to it (comments go into the CREATE)."""
+) -> int:
+    """Write a new parquet version and switch the table to it (comments go into the CREATE).
+
+    Returns the table's row count, observed while the version is written (no second pass)."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
     exists = spark.catalog.tableExists(name)
     incoming = df
     if exists and mode != "overwrite":
@@ -162,8 +186,9 @@ def _write_local(
         df = kept.unionByName(incoming, allowMissingColumns=True)
     table_root = _table_root(config, name)
     version = table_root / f"{_VERSION_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
-    df.write.mode("error").parquet(str(version))
-    written = spark.read.parquet(str(version)).schema
+    written = df.schema  # what the parquet files hold (nullability aside, which the catalog ignores)
+    counted = Observation(f"hm_write_{uuid.uuid4().hex[:12]}")
+    df.observe(counted, F.count(F.lit(1)).alias("rows")).write.mode("error").parquet(str(version))
     current = spark.table(name).schema if exists else None
     previous = _location(spark, name) if exists else None
     if current is not None and _same_schema(current, written):
@@ -186,6 +211,7 @@ def _write_local(
     for old in table_root.glob(f"{_VERSION_PREFIX}*"):
         if old != version and old.name != previous:
             shutil.rmtree(old, ignore_errors=True)
+    return int(counted.get["rows"])
 
 
 def _location(spark: SparkSession, name: str) -> str | None:

@@ -120,7 +120,12 @@ def run_plan(
         parameters = {"env": config.env, "overrides": overrides, "run_id": run_id, **step.parameters}
         try:
             execute_notebook(
-                config, step.notebook, output, parameters, what=f"step '{step.name}'", rerun=f"hm run --from {step.name}"
+                config,
+                step.notebook,
+                output,
+                parameters,
+                what=f"step '{step.name}'",
+                rerun=f"hm run --from {step.name}",
             )
         except StepFailedError as error:
             seconds = time.perf_counter() - started

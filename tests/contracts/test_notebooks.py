@@ -70,5 +70,13 @@ def test_committed_without_outputs(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_no_table_name_literals(path):
     text = path.read_text()
-    for schema in ("hm_bronze.", "hm_silver.", "hm_gold.", "hm_semantic.", "hm_ops.", "system.billing", "system.access"):
+    for schema in (
+        "hm_bronze.",
+        "hm_silver.",
+        "hm_gold.",
+        "hm_semantic.",
+        "hm_ops.",
+        "system.billing",
+        "system.access",
+    ):
         assert schema not in text, f"{path.name}: refer to tables by registry key, not '{schema}'"

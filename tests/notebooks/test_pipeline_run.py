@@ -90,7 +90,9 @@ def test_cli_errors_are_messages_not_tracebacks(spark):
 
 
 def test_simulate_export_has_the_reference_layout(tmp_path):
-    result = _hm("simulate", "--out", str(tmp_path), "--workspaces", "2", "--days", "3", "--seed", "7", "--format", "parquet")
+    result = _hm(
+        "simulate", "--out", str(tmp_path), "--workspaces", "2", "--days", "3", "--seed", "7", "--format", "parquet"
+    )
     assert result.returncode == 0, result.stderr
     assert any((tmp_path / "billing" / "usage").glob("*.parquet"))
     assert any((tmp_path / "access" / "audit").glob("*.parquet"))

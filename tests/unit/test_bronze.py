@@ -44,7 +44,9 @@ def _folder_rows(export, system_table):
 
 
 def _bronze_rows(spark, config):
-    return {key: int(io.read_table(spark, config, bronze.bronze_key(key)).count()) for key in tables.keys(config, "source")}
+    return {
+        key: int(io.read_table(spark, config, bronze.bronze_key(key)).count()) for key in tables.keys(config, "source")
+    }
 
 
 def test_bronze_equals_the_export_and_reruns_change_nothing(spark, parquet_config, export):
@@ -69,7 +71,9 @@ def test_late_rows_are_picked_up_exactly_once(spark, parquet_config, export):
     simulate(export, SimulationOptions(end_date=date(2026, 3, 11), **options))
     bronze.ingest_all(spark, parquet_config, "day-2")
     usage = io.read_table(spark, parquet_config, "bronze.billing_usage")
-    late = usage.where("ingestion_date > usage_date and ingestion_date = date'2026-03-11' and usage_date < date'2026-03-11'")
+    late = usage.where(
+        "ingestion_date > usage_date and ingestion_date = date'2026-03-11' and usage_date < date'2026-03-11'"
+    )
     assert late.count() > 0, "the simulator should deliver some rows late"
     assert usage.count() == _folder_rows(export, "billing.usage")
     assert usage.select("record_id").distinct().count() == usage.count(), "a row was ingested twice"

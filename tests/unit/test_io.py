@@ -82,7 +82,7 @@ def test_a_reader_in_another_session_sees_the_new_version(spark, config):
 def test_missing_table_says_which_step_builds_it(spark, config):
     from hm_utils.errors import TableNotFoundError
 
-    spark.sql(f"drop table if exists {tables.full_name(config, 'bronze.compute_node_types')}")
+    empty_schema = config.with_overrides({"schemas.bronze": "hm_test_never_built"})  # shared tables stay
     with pytest.raises(TableNotFoundError) as raised:
-        io.read_table(spark, config, "bronze.compute_node_types")
+        io.read_table(spark, empty_schema, "bronze.compute_node_types")
     assert "hm run" in raised.value.fix

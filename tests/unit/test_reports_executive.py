@@ -1,16 +1,16 @@
 """Executive report logic on hand-made semantic results: waste without double counting, success rate,
-security signals, the attention list, the data-quality summary and the headline SQL."""
+security signals, the attention list and the headline SQL."""
 
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import date, datetime
+from datetime import date
 
 import pandas as pd
 import pytest
 
 from hm_utils import headline
-from hm_utils.reports import executive, quality
+from hm_utils.reports import executive
 
 
 def _data(**frames: pd.DataFrame) -> executive.ExecutiveData:
@@ -68,28 +68,6 @@ def test_findings_are_ranked_and_point_to_functions():
 def test_an_empty_period_is_reported_as_empty():
     assert _data().empty and not _account().empty
     assert executive.waste(_data())["amount"].sum() == 0
-
-
-def test_quality_summary_per_table_failing_first():
-    at = datetime(2024, 1, 2)
-    rows = pd.DataFrame([
-        ("silver.a", "not_null_x", "blocking", True, None, None, None, None),
-        ("silver.a", "accounting", "blocking", True, 10, 9, 1, 0),
-        ("silver.b", "unique_id", "blocking", False, None, None, None, None),
-        ("silver.b", "range_y", "warning", False, None, None, None, None),
-        ("silver.b", "accounting", "blocking", False, 5, 2, 3, 0),
-    ], columns=["table_key", "expectation", "severity", "success", "bronze_rows", "silver_rows", "quarantined_rows", "duplicates_removed"]).assign(validated_at=at)  # fmt: skip
-    summary = quality.summarize(rows)
-    assert list(summary["table_key"]) == ["silver.b", "silver.a"]
-    first = summary.iloc[0]
-    assert (
-        first.expectations,
-        first.failed_expectations,
-        first.failed_blocking,
-        first.quarantined_rows,
-        first.gate_passed,
-    ) == (2, 2, 1, 3, False)
-    assert quality.summarize(rows.iloc[0:0]).columns.tolist() == quality.COLUMNS
 
 
 def test_headline_sql_is_complete_and_scoped(config):

@@ -59,7 +59,9 @@ CONTRACT = {
         "get_termination_codes",
         "get_incident_timeline",
     ],
+    "quality": ["get_quality_gate_results"],  # data quality of the silver layer (ops.quality_results)
 }
+DOMAINS = ("cost", "security", "performance", "reliability")  # functions over the account's activity
 ALL = sorted(name for names in CONTRACT.values() for name in names)
 SQL_KEYWORDS = re.compile(
     r"\b(SELECT|FROM|WHERE|GROUP BY|ORDER BY|JOIN|CREATE|RETURNS|RETURN|WITH|UNION ALL|CASE|WHEN)\b"
@@ -83,13 +85,14 @@ def _code_only(text: str) -> str:
 
 def test_the_contract_functions_exist_and_nothing_else():
     assert assets.function_names() == ALL
-    assert sum(len(names) for names in CONTRACT.values()) == 40
+    assert sum(len(CONTRACT[domain]) for domain in DOMAINS) == 40
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_function_signature_and_comments(specs, name):
     spec = specs[name]
-    assert spec.param_names[:3] == ["start_date", "end_date", "workspace"], "common leading parameters"
+    leading = ["start_date", "end_date", "workspace"] if name not in CONTRACT["quality"] else ["start_date", "end_date"]
+    assert spec.param_names[: len(leading)] == leading, "common leading parameters"
     assert [p.type for p in spec.params[:3]] == ["date", "date", "string"]
     for param in spec.params:
         assert param.default is not None, f"{name}({param.name}) needs a DEFAULT"
@@ -110,7 +113,7 @@ def test_function_text_follows_the_house_rules(name):
     assert not SQL_KEYWORDS.search(code), "lowercase keywords (STYLE rule 6)"
     assert not re.search(r"\b(spark_catalog|hm_gold|hm_silver|system\.\w+\.\w+)\b", code), "no table-name literals"
     assert not re.search(r"\blimit\s+[a-z_]", code), "LIMIT <parameter> is rejected by Spark: use row_number"
-    assert re.search(r"\{gold\.\w+\}", code), "reads gold through registry placeholders"
+    assert re.search(r"\{(gold|ops)\.\w+\}", code), "reads gold (ops for quality) through registry placeholders"
 
 
 def test_cost_functions_return_money_in_the_account_currency(specs):

@@ -107,7 +107,9 @@ def test_quality_results_hold_every_expectation_and_the_accounting(spark, config
 
 
 def test_a_blocking_gate_beyond_tolerance_fails_with_table_rule_and_samples(spark, config, report):
-    strict = config.with_overrides({"silver.max_quarantine_fraction": 0.0})
+    # silver and ops in scratch schemas: the failed gate must not become the account's latest quality result
+    scratch = {"schemas.silver": "hm_test_gate", "schemas.ops": "hm_test_gate"}
+    strict = config.with_overrides({"silver.max_quarantine_fraction": 0.0, **scratch})
     with pytest.raises(QualityGateError) as raised:
         silver.build_silver(spark, strict, "test-gate", only=["silver.query_history"])
     text = str(raised.value)

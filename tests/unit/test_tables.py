@@ -28,7 +28,10 @@ def test_every_entry_is_valid_and_resolves(local):
 
 def test_every_system_table_of_the_reference_has_a_source_and_a_bronze_entry(local):
     declared = {tables.get_spec(local, key).system_table for key in tables.keys(local, "source")}
-    wanted = set(system_schema.SYSTEM_TABLES) - {"storage.predictive_optimization_operations_history", "ai_gateway.usage"}
+    wanted = set(system_schema.SYSTEM_TABLES) - {
+        "storage.predictive_optimization_operations_history",
+        "ai_gateway.usage",
+    }
     assert wanted <= declared
     for key in tables.keys(local, "source"):
         assert "bronze." + key.split(".", 1)[1] in tables.load_registry(local)
@@ -70,7 +73,9 @@ def test_dangling_upstream_is_rejected(tmp_path, local):
 
 def test_unquoted_comment_with_a_comma_is_rejected(tmp_path, local):
     shutil.copytree(local.root / "params", tmp_path / "params")
-    (tmp_path / "params" / "tables.yml").write_text("ops:\n  thing: {primary_key: [id], comment: Runs, steps and more.}\n")
+    (tmp_path / "params" / "tables.yml").write_text(
+        "ops:\n  thing: {primary_key: [id], comment: Runs, steps and more.}\n"
+    )
     with pytest.raises(ConfigError, match="unknown field") as raised:
         tables.load_registry(config_module.load("ci", root=tmp_path))
     assert "quote" in raised.value.fix

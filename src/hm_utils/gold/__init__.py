@@ -3,10 +3,10 @@
 `build_gold(spark, config, run_id)` runs every builder in dependency order, reconciles, declares the keys on
 Databricks and returns a :class:`GoldReport`; a failed reconciliation raises :class:`ReconciliationError`.
 
-Order: cost dimensions (dim_date, dim_workspace, dim_sku, dim_identity) → operations dimensions → usage facts
-(fct_usage_hourly first; fct_cost_allocation, fct_usage_daily, fct_cost_by_tag, agg_daily_cost from it) →
-operations facts (they may read the usage facts, e.g. run cost from fct_cost_allocation) → operations summaries
-→ reconciliation.
+Order: the dimensions (cost: dim_date, dim_workspace, dim_sku, dim_identity; operations: dim_job, dim_cluster,
+...), `gold.parallelism` at a time → usage facts (fct_usage_hourly first; fct_cost_allocation, fct_usage_daily,
+fct_cost_by_tag, agg_daily_cost from it) then the operations facts that read them (e.g. run cost from
+fct_cost_allocation), beside the operations facts refreshed by date from silver → reconciliation.
 
 The operations side (`hm_utils.gold.operations`) exposes `build_dimensions(spark, config, run_id)` and
 `build_facts(spark, config, run_id)`, each returning its table builds; this module's builders
@@ -19,7 +19,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from hm_utils import io, tables
@@ -94,11 +96,21 @@ def build_gold(spark: SparkSession, config: Config, run_id: str) -> GoldReport:
             where="src/hm_utils/gold_models/",
             fix="fix the model files (pytest tests/unit/test_gold_models.py lists all problems)",
         )
-    for table in COST_DIMENSIONS:
-        report.tables.append(_run(spark, config, run_id, table, getattr(dimensions, f"build_{table}")))
-    report.tables.extend(_converted(operations.build_dimensions(spark, config, run_id)))
-    report.tables.extend(cost.build_usage_facts(spark, config, run_id))
-    report.tables.extend(_converted(operations.build_facts(spark, config, run_id)))
+    dimension_builds = [
+        partial(_run, spark, config, run_id, table, getattr(dimensions, f"build_{table}")) for table in COST_DIMENSIONS
+    ] + [partial(operations.build_dimension, spark, config, run_id, table) for table in operations.DIMENSION_BUILDERS]
+
+    def usage_then_facts() -> list[TableBuild]:
+        usage = cost.build_usage_facts(spark, config, run_id)
+        return usage + _converted(operations.build_whole_facts(spark, config, run_id))
+
+    # `gold.parallelism` builds at a time (a Spark Connect session runs them side by side): the dimensions
+    # (silver only), then the usage facts and the facts that read them beside the date-refreshed facts.
+    with ThreadPoolExecutor(int(config.get("gold.parallelism", 2)), thread_name_prefix="gold") as pool:
+        report.tables.extend(_converted(list(pool.map(lambda build: build(), dimension_builds))))
+        chained = pool.submit(usage_then_facts)
+        dated = pool.submit(operations.refresh_dated_tables, spark, config)
+        report.tables.extend(chained.result() + _converted(dated.result()))
     report.checks = reconcile.run_checks(spark, config, run_id)
     built = [b.key for b in report.tables if io.table_exists(spark, config, b.key)]
     report.logical_keys = models.apply_constraints(spark, config, built).logical_keys
@@ -137,7 +149,12 @@ def _run(spark: SparkSession, config: Config, run_id: str, table: str, builder: 
 
 
 def _converted(builds: list[Any]) -> list[TableBuild]:
-    """The operations module's table builds as this module's TableBuild records."""
+    """The operations module's table builds as this module's TableBuild records (those pass through)."""
     from hm_utils.gold.cost import TableBuild
 
-    return [TableBuild(f"gold.{b.table.removeprefix('gold.')}", b.mode, b.rows, b.seconds) for b in builds]
+    return [
+        b
+        if isinstance(b, TableBuild)
+        else TableBuild(f"gold.{b.table.removeprefix('gold.')}", b.mode, b.rows, b.seconds)
+        for b in builds
+    ]

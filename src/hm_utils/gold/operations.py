@@ -1067,12 +1067,27 @@ class TableBuild:
 
 def build_dimensions(spark: SparkSession, config: Config, run_id: str) -> list[TableBuild]:
     """Write dim_job, dim_cluster, dim_warehouse, dim_pipeline and dim_node_type (whole)."""
-    return [_build_whole(spark, config, run_id, table, builder) for table, builder in DIMENSION_BUILDERS.items()]
+    return [build_dimension(spark, config, run_id, table) for table in DIMENSION_BUILDERS]
+
+
+def build_dimension(spark: SparkSession, config: Config, run_id: str, table: str) -> TableBuild:
+    """Write one of DIMENSION_BUILDERS' tables (whole, from silver only)."""
+    return _build_whole(spark, config, run_id, table, DIMENSION_BUILDERS[table])
 
 
 def build_facts(spark: SparkSession, config: Config, run_id: str) -> list[TableBuild]:
     """Write the operational facts and summaries; call after build_dimensions and gold-cost's usage facts."""
-    reports = [_build_whole(spark, config, run_id, table, builder) for table, builder in FACT_BUILDERS.items()]
+    return build_whole_facts(spark, config, run_id) + refresh_dated_tables(spark, config)
+
+
+def build_whole_facts(spark: SparkSession, config: Config, run_id: str) -> list[TableBuild]:
+    """FACT_BUILDERS' tables, in order; they read the dimensions and gold-cost's usage facts."""
+    return [_build_whole(spark, config, run_id, table, builder) for table, builder in FACT_BUILDERS.items()]
+
+
+def refresh_dated_tables(spark: SparkSession, config: Config) -> list[TableBuild]:
+    """DATED_TABLES, in order, refreshed by date; they read silver (and the dated tables before them) only."""
+    reports = []
     for spec in DATED_TABLES:
         started = time.perf_counter()
         result = refresh_by_date(spark, config, spec)

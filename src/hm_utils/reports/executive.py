@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from hm_utils import formatting
-from hm_utils.reports import quality
 from hm_utils.reports.attention import Attention, rank
 from hm_utils.reports.page import ALL_ROWS, Report
 
@@ -68,9 +67,11 @@ def gather(rep: Report, tag_key: str | None = None) -> ExecutiveData:
             "admin_changes": ("get_permission_changes", {"admin_only": True}),
             "downloads": ("get_download_activity", {}),
             "sensitive": ("get_sensitive_table_access", {"top_n": ALL_ROWS}),
+            # each silver table's latest validation, whenever it ran (not limited to the report period)
+            "quality": ("get_quality_gate_results", {"start_date": None, "end_date": None}),
         }
     )
-    return ExecutiveData(**frames, quality=quality.gate_results(rep.spark, rep.config))
+    return ExecutiveData(**frames)
 
 
 def _sum(frame: pd.DataFrame, column: str) -> float:
@@ -175,6 +176,6 @@ def findings(data: ExecutiveData, discount: float = 1.0, currency: str = "USD", 
         items.append(Attention(
             f"Data-quality gates failed on {len(failing)} silver tables",
             "Rows were quarantined beyond the allowed share; reports on these tables may be incomplete.",
-            "ops.quality_results (hm_utils.reports.quality)", risk="high",
+            "get_quality_gate_results", risk="high",
         ))  # fmt: skip
     return rank(items, total, limit)
