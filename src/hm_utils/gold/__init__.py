@@ -8,8 +8,9 @@ Order: the dimensions (cost: dim_date, dim_workspace, dim_sku, dim_identity; ope
 fct_cost_by_tag, agg_daily_cost from it) then the operations facts that read them (e.g. run cost from
 fct_cost_allocation), beside the operations facts refreshed by date from silver → reconciliation.
 
-The operations side (`hm_utils.gold.operations`) exposes `build_dimensions(spark, config, run_id)` and
-`build_facts(spark, config, run_id)`, each returning its table builds; this module's builders
+The operations side (`hm_utils.gold.operations`) exposes `build_dimension(spark, config, run_id, table)`,
+`build_whole_facts(spark, config, run_id)` and `refresh_dated_tables(spark, config)`, returning table builds; this
+module's builders
 (`dimensions.build_<table>`) return DataFrames that are conformed to their model and written whole, and
 `cost.build_usage_facts` refreshes the usage tables by date.
 """

@@ -7,9 +7,10 @@ fct_warehouse_events, fct_table_lineage, fct_serving_usage. Summaries: agg_daily
 
 Transforms are pure DataFrame → DataFrame functions (`*_frame`, unit tested on tiny frames); builders
 `build_<table>(spark, config, run_id)` read the input layer (`gold.input_layer`, silver) and return the DataFrame.
-`hm_utils.gold.build_gold` calls :func:`build_dimensions` (silver only) before the usage facts and
-:func:`build_facts` after them: run cost comes from gold.fct_cost_allocation (direct job-run usage and the runs'
-shares of all-purpose cluster-hours), pipeline update cost from gold.fct_usage_hourly. Both write through
+`hm_utils.gold.build_gold` calls :func:`build_dimension` (silver only) for each dimension before the usage facts,
+:func:`build_whole_facts` after them and :func:`refresh_dated_tables` (silver only) beside them: run cost comes
+from gold.fct_cost_allocation (direct job-run usage and the runs' shares of all-purpose cluster-hours), pipeline
+update cost from gold.fct_usage_hourly. All write through
 :func:`hm_utils.gold.models.write_model` and return one :class:`TableBuild` per table. The check that every source
 run appears once in fct_job_runs is `job_runs_once` in hm_utils.gold.reconcile.
 
@@ -1065,18 +1066,13 @@ class TableBuild:
     seconds: float
 
 
-def build_dimensions(spark: SparkSession, config: Config, run_id: str) -> list[TableBuild]:
-    """Write dim_job, dim_cluster, dim_warehouse, dim_pipeline and dim_node_type (whole)."""
-    return [build_dimension(spark, config, run_id, table) for table in DIMENSION_BUILDERS]
-
-
 def build_dimension(spark: SparkSession, config: Config, run_id: str, table: str) -> TableBuild:
     """Write one of DIMENSION_BUILDERS' tables (whole, from silver only)."""
     return _build_whole(spark, config, run_id, table, DIMENSION_BUILDERS[table])
 
 
 def build_facts(spark: SparkSession, config: Config, run_id: str) -> list[TableBuild]:
-    """Write the operational facts and summaries; call after build_dimensions and gold-cost's usage facts."""
+    """Write the operational facts and summaries; call after the dimensions and gold-cost's usage facts."""
     return build_whole_facts(spark, config, run_id) + refresh_dated_tables(spark, config)
 
 
