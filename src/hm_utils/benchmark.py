@@ -29,7 +29,13 @@ BENCH_OVERRIDES = {
 
 
 class PeakMemory:
-    """Samples the RSS of this process and of a process tree (the engine) in the background."""
+    """Samples the memory of this process and of a process tree (the engine) in the background.
+
+    The engine's figure is the resident memory (RSS) of its root process (the JVM) plus the private
+    memory (USS) of its child processes. A child's RSS would count the pages it shares with the JVM:
+    the JVM starts helpers (Hadoop's `chmod`, via `jspawnhelper`) by forking, and for a moment the
+    fork shows the whole JVM as resident, which doubled the peak in the first version of this bench.
+    """
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
@@ -54,11 +60,19 @@ class PeakMemory:
             if self.engine_pid:
                 try:
                     root = psutil.Process(self.engine_pid)
-                    total = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+                    total = root.memory_info().rss + sum(_private_memory(p) for p in root.children(recursive=True))
                     self.peak_engine = max(self.peak_engine, total)
                 except psutil.Error:
                     pass
             self._stop.wait(self.interval)
+
+
+def _private_memory(process: psutil.Process) -> int:
+    """Unique set size of a process (0 when it ended meanwhile)."""
+    try:
+        return process.memory_full_info().uss
+    except psutil.Error:
+        return 0
 
 
 def run_benchmark(

@@ -6,6 +6,10 @@ Write modes, the same in both places:
 - `upsert`: rows of `df` replace the rows with the same `keys`, new keys are added (MERGE on Delta).
 - `replace_where`: rows matching the SQL predicate `where` are replaced by `df` (Delta `replaceWhere`).
 
+A table whose registry entry has `cluster_by` columns is written with its rows sorted by them
+(within each file), so a filter on them, such as a date range, reads only the matching parquet pages
+(locally, through the page indexes) or files (Delta data skipping on Databricks).
+
 Locally every write produces a complete new version folder next to the current one and then
 switches the table to it with one catalog update (`ALTER TABLE ... SET LOCATION`). A write that
 dies midway leaves the previous version readable; the orphan folder is removed by the next write.
@@ -117,6 +121,8 @@ def write_table(
         raise ConfigError("replace_where needs a where predicate", where=f"write to {key}", fix="pass where=...")
     _ensure_schema_once(spark, config, key)
     name = tables.full_name(config, key)
+    if spec.cluster_by:  # rows sorted by the filter columns: readers skip the pages/files outside a filter
+        df = df.sortWithinPartitions(*spec.cluster_by)
     if config.is_local:
         try:
             rows = _write_local(spark, config, name, df, mode, keys, where, spec.comment, column_comments or {})

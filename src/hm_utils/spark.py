@@ -121,6 +121,8 @@ class LocalEngine:
         self.port = int(settings.get("port", 15002))
         self.driver_memory = str(settings.get("driver_memory", "4g"))
         self.shuffle_partitions = int(settings.get("shuffle_partitions", 4))
+        self.java_options = str(settings.get("java_options") or "")
+        self.extra_conf = {str(key): _conf_value(value) for key, value in (settings.get("conf") or {}).items()}
         self.start_timeout = float(settings.get("start_timeout_seconds", 120))
         self.home = config.home
         self.state_dir = self.home / "engine"
@@ -173,29 +175,8 @@ class LocalEngine:
                 where=f"spark.local.port in params/{self.config.env}.yml",
                 fix="stop that program or choose another port with --set spark.local.port=N",
             )
-        spark_submit = _spark_home() / "bin" / "spark-submit"
         self.warehouse_dir.mkdir(parents=True, exist_ok=True)
-        metastore = self.home / "metastore_db"
-        confs = {
-            "spark.connect.grpc.binding.port": str(self.port),
-            "spark.connect.grpc.maxInboundMessageSize": str(512 * 1024 * 1024),
-            "spark.sql.catalogImplementation": "hive",
-            "spark.sql.warehouse.dir": str(self.warehouse_dir),
-            "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
-            "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
-            "spark.sql.session.timeZone": "UTC",
-            "spark.sql.legacy.createHiveTableByDefault": "false",
-            # Every client is its own Spark session with its own table cache; when one client switches a
-            # table to a new version, another's cached file listing would point at deleted files.
-            "spark.sql.filesourceTableRelationCacheSize": "0",
-            "spark.ui.enabled": "false",
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.state_dir} -Duser.timezone=UTC",
-        }
-        command = [str(spark_submit), "--class", CONNECT_SERVER_CLASS, "--name", "hm-local-engine"]
-        command += ["--master", "local[*]", "--driver-memory", self.driver_memory]
-        for key, value in confs.items():
-            command += ["--conf", f"{key}={value}"]
-        command.append("spark-internal")
+        command = self.command()
         env = {**os.environ, "SPARK_HOME": str(_spark_home()), "PYSPARK_PYTHON": sys.executable}
         env.pop("SPARK_REMOTE", None)
         with self.log_file.open("ab") as log:
@@ -228,6 +209,34 @@ class LocalEngine:
             fix="read the log; raise spark.local.start_timeout_seconds on a slow machine",
         )
 
+    def command(self) -> list[str]:
+        """The spark-submit command line of the server (params' java_options and conf included)."""
+        spark_submit = _spark_home() / "bin" / "spark-submit"
+        metastore = self.home / "metastore_db"
+        confs = {
+            "spark.connect.grpc.binding.port": str(self.port),
+            "spark.connect.grpc.maxInboundMessageSize": str(512 * 1024 * 1024),
+            "spark.sql.catalogImplementation": "hive",
+            "spark.sql.warehouse.dir": str(self.warehouse_dir),
+            "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={metastore};create=true",
+            "spark.sql.shuffle.partitions": str(self.shuffle_partitions),
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.legacy.createHiveTableByDefault": "false",
+            # Every client is its own Spark session with its own table cache; when one client switches a
+            # table to a new version, another's cached file listing would point at deleted files.
+            "spark.sql.filesourceTableRelationCacheSize": "0",
+            "spark.ui.enabled": "false",
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.state_dir} -Duser.timezone=UTC "
+            + self.java_options,
+            **self.extra_conf,
+        }
+        command = [str(spark_submit), "--class", CONNECT_SERVER_CLASS, "--name", "hm-local-engine"]
+        command += ["--master", "local[*]", "--driver-memory", self.driver_memory]
+        for key, value in confs.items():
+            command += ["--conf", f"{key}={value}"]
+        command.append("spark-internal")
+        return command
+
     def _read_pid(self) -> int | None:
         try:
             return int(self.pid_file.read_text().strip())
@@ -247,6 +256,11 @@ class LocalEngine:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _conf_value(value: object) -> str:
+    """A params value as Spark expects it (YAML booleans as `true`/`false`)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _spark_home() -> Path:

@@ -17,7 +17,7 @@ from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 
 LAYERS = ("source", "bronze", "silver", "gold", "ops")
-_FIELDS = {"name", "system_table", "upstream", "primary_key", "incremental", "partition_by", "comment"}
+_FIELDS = {"name", "system_table", "upstream", "primary_key", "incremental", "cluster_by", "comment"}
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class TableSpec:
     comment: str
     primary_key: tuple[str, ...] = ()
     incremental: str | None = None
-    partition_by: tuple[str, ...] = ()
+    cluster_by: tuple[str, ...] = ()
     system_table: str | None = None
     upstream: str | None = None
 
@@ -81,7 +81,7 @@ def _spec(layer: str, name: str, entry: dict[str, Any], path: Path) -> TableSpec
         raise ConfigError(
             f"source table {name} has no system_table", where=where, fix="add system_table: <schema>.<table>"
         )
-    for list_field in ("primary_key", "partition_by"):
+    for list_field in ("primary_key", "cluster_by"):
         if entry.get(list_field) is not None and not isinstance(entry[list_field], list):
             raise ConfigError(f"{list_field} must be a list", where=where, fix=f"write {list_field}: [col, ...]")
     return TableSpec(
@@ -91,7 +91,7 @@ def _spec(layer: str, name: str, entry: dict[str, Any], path: Path) -> TableSpec
         comment=str(entry["comment"]),
         primary_key=tuple(entry.get("primary_key") or ()),
         incremental=entry.get("incremental"),
-        partition_by=tuple(entry.get("partition_by") or ()),
+        cluster_by=tuple(entry.get("cluster_by") or ()),
         system_table=entry.get("system_table"),
         upstream=entry.get("upstream"),
     )

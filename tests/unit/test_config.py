@@ -65,3 +65,21 @@ def test_require_names_missing_key(monkeypatch):
     config = config_module.load("ci")
     with pytest.raises(ConfigError, match="'nothing.here' is not set"):
         config.require("nothing.here")
+
+
+def test_engine_settings_from_params_reach_the_server_command_line():
+    from hm_utils.spark import LocalEngine
+
+    config = config_module.load(
+        "local",
+        {
+            "spark.local.java_options": "-XX:+UseParallelGC",
+            "spark.local.conf": {"spark.sql.adaptive.enabled": False},
+            "spark.local.driver_memory": "3g",
+        },
+    )
+    command = LocalEngine(config).command()
+    settings = dict(command[index + 1].split("=", 1) for index, item in enumerate(command) if item == "--conf")
+    assert command[command.index("--driver-memory") + 1] == "3g"
+    assert settings["spark.sql.adaptive.enabled"] == "false"
+    assert settings["spark.driver.extraJavaOptions"].endswith("-XX:+UseParallelGC")

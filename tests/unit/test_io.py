@@ -86,3 +86,30 @@ def test_missing_table_says_which_step_builds_it(spark, config):
     with pytest.raises(TableNotFoundError) as raised:
         io.read_table(spark, empty_schema, "bronze.compute_node_types")
     assert "hm run" in raised.value.fix
+
+
+def test_a_clustered_table_is_written_sorted_so_date_filters_skip_pages(spark, config):
+    """agg_daily_security declares cluster_by [event_date]: each file holds its rows in date order."""
+    import pyarrow.parquet as pq
+    from pyspark.sql import functions as F
+
+    scratch = config.with_overrides({"schemas.gold": "hm_test_clustered"})  # the shared gold stays as it is
+    key = "gold.agg_daily_security"
+    assert tables.get_spec(scratch, key).cluster_by == ("event_date",)
+    days = (
+        spark.range(400)
+        .select(
+            F.date_sub(F.lit("2026-06-30").cast("date"), ((F.col("id") * 7919) % 120).cast("int")).alias("event_date"),
+            F.col("id").cast("string").alias("workspace_id"),
+        )
+        .repartition(3)
+    )  # shuffled: the dates arrive out of order in every partition
+    io.write_table(spark, scratch, key, days)
+    table_root = scratch.home / "warehouse" / "tables" / "hm_test_clustered" / "agg_daily_security"
+    files = [path for path in table_root.glob("v-*/*.parquet")]
+    assert files
+    for path in files:
+        dates = pq.read_table(path, columns=["event_date"]).column("event_date").to_pylist()
+        assert dates == sorted(dates), f"{path.name} is not in event_date order"
+    assert sum(pq.read_metadata(path).num_rows for path in files) == 400
+    spark.sql("drop schema if exists spark_catalog.hm_test_clustered cascade")

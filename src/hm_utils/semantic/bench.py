@@ -24,11 +24,11 @@ def latency_benchmark(spark: SparkSession, config: Config, repeats: int = 2) -> 
     samples: list[float] = []
     for name in assets.function_names():
         sql, args = query.call_sql(name, config)
-        spark.sql(sql, args=args).toPandas()  # warm-up: analysis, plan and file listing caches
+        query.fetch(spark, sql, args)  # warm-up: analysis, plan and file listing caches
         times = []
         for _ in range(repeats):
             began = time.perf_counter()
-            spark.sql(sql, args=args).toPandas()
+            query.fetch(spark, sql, args)
             times.append(time.perf_counter() - began)
         samples.extend(times)
         per_function[name] = round(float(np.median(times)), 3)

@@ -1,7 +1,7 @@
 """Python callers of the semantic layer: table functions and metric views, with bound parameters.
 
 Values are never spliced into SQL text: every argument becomes a named parameter marker (`:name`)
-bound through `spark.sql(query, args=...)`, so `x' OR 1=1 --` is just a string. Identifiers (function,
+bound as in `spark.sql(query, args=...)` (see :func:`fetch`), so `x' OR 1=1 --` is just a string. Identifiers (function,
 measure and dimension names) cannot be bound; they are checked against the deployed definitions first.
 """
 
@@ -34,6 +34,32 @@ def _session(spark: SparkSession | None, config: Config | None) -> tuple[SparkSe
     return spark, config
 
 
+def fetch(spark: SparkSession, query: str, args: Mapping[str, Any]) -> pd.DataFrame:
+    """Rows of `query` with `args` bound, as pandas, analysed by the engine once.
+
+    On Spark Connect (the local engine, Databricks Connect) `spark.sql()` sends the query at once to
+    have it analysed and then sends it again with `toPandas()`, which analyses it a second time;
+    building the same SQL relation without the first round trip saves about a quarter of a small
+    call. Elsewhere (a classic session, e.g. inside a Databricks job) `spark.sql()` is lazy already.
+    """
+    relation = _lazy_sql(spark, query, args)
+    return (relation if relation is not None else spark.sql(query, args=dict(args))).toPandas()
+
+
+def _lazy_sql(spark: SparkSession, query: str, args: Mapping[str, Any]):
+    try:
+        from pyspark.sql.connect import functions as connect_functions
+        from pyspark.sql.connect.dataframe import DataFrame as ConnectDataFrame
+        from pyspark.sql.connect.plan import SQL
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError:  # pyspark without the Connect client
+        return None
+    if not isinstance(spark, ConnectSession):
+        return None
+    named = {key: connect_functions.lit(value) for key, value in args.items()}
+    return ConnectDataFrame(SQL(query, [], named, []), spark)
+
+
 def call_sql(name: str, config: Config, **params: Any) -> tuple[str, dict[str, Any]]:
     """The query text and bound arguments that call table function `name` with `params`.
 
@@ -59,7 +85,7 @@ def call(name: str, *, spark: SparkSession | None = None, config: Config | None 
     """Run table function `name` with bound `params`; a pandas DataFrame (top-N functions in rank order)."""
     spark, config = _session(spark, config)
     query, args = call_sql(name, config, **params)
-    return spark.sql(query, args=args).toPandas()
+    return fetch(spark, query, args)
 
 
 def _coerce(value: Any, sql_type: str, function: str, param: str) -> Any:
@@ -129,7 +155,7 @@ def metric(
     """Measures of metric view `view` grouped by `dimensions`, filtered with bound values; a pandas DataFrame."""
     spark, config = _session(spark, config)
     query, args = metric_sql(view, config, measures, dimensions, filters)
-    return spark.sql(query, args=args).toPandas()
+    return fetch(spark, query, args)
 
 
 def _check(kind: str, names: Sequence[str], known: Sequence[str], view: str) -> None:
