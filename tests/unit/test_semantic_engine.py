@@ -176,6 +176,15 @@ def test_injection_is_a_value(call):
     assert call("get_identity_activity", identity="' OR ''='").empty
 
 
+def test_fetch_binds_values_and_leaves_analysis_to_the_one_execution(spark):
+    relation = query._lazy_sql(spark, "select * from hm_no_such_schema.hm_no_such_table", {})
+    assert relation is not None, "on Spark Connect the call is built without a first round trip"
+    with pytest.raises(Exception, match="TABLE_OR_VIEW_NOT_FOUND"):  # the error comes with the execution
+        relation.toPandas()
+    rows = query.fetch(spark, "select :value as value, :day as day", {"value": "x' OR 1=1 --", "day": 3})
+    assert rows.to_dict("records") == [{"value": "x' OR 1=1 --", "day": 3}]
+
+
 def test_a_changed_signature_redeploys(spark, config, tmp_path, monkeypatch):
     """Deploy into a scratch semantic and ops schema: create, change the parameters, redeploy, call."""
     scratch = config.with_overrides({"schemas.semantic": "hm_semantic_sigtest", "schemas.ops": "hm_ops_sigtest"})

@@ -1,8 +1,9 @@
 """Python callers of the semantic layer: table functions and metric views, with bound parameters.
 
 Values are never spliced into SQL text: every argument becomes a named parameter marker (`:name`)
-bound as in `spark.sql(query, args=...)` (see :func:`fetch`), so `x' OR 1=1 --` is just a string. Identifiers (function,
-measure and dimension names) cannot be bound; they are checked against the deployed definitions first.
+bound as in `spark.sql(query, args=...)` (see :func:`fetch`), so `x' OR 1=1 --` is just a string.
+Identifiers (function, measure and dimension names) cannot be bound; they are checked against the
+deployed definitions first.
 """
 
 from __future__ import annotations
