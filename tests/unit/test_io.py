@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from hm_utils import io, tables
@@ -113,3 +115,4 @@ def test_a_clustered_table_is_written_sorted_so_date_filters_skip_pages(spark, c
         assert dates == sorted(dates), f"{path.name} is not in event_date order"
     assert sum(pq.read_metadata(path).num_rows for path in files) == 400
     spark.sql("drop schema if exists spark_catalog.hm_test_clustered cascade")
+    shutil.rmtree(table_root.parent, ignore_errors=True)  # the version folders are outside the schema
