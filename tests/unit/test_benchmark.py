@@ -1,9 +1,14 @@
-"""The benchmark's peak-memory sampler counts what the engine really holds."""
+"""The benchmark's peak-memory sampler counts what the engine really holds.
+
+The "engine" here is a small Python process started by the test (the test process itself may have
+other children, such as the local Spark engine of the session).
+"""
 
 from __future__ import annotations
 
 import os
-import signal
+import subprocess
+import sys
 import time
 
 import psutil
@@ -13,50 +18,67 @@ from hm_utils.benchmark import PeakMemory
 
 MB = 2**20
 
+_ENGINE = """
+import os, sys, time
+ballast = bytearray(int(sys.argv[1]) * 2**20)
+for offset in range(0, len(ballast), 4096):
+    ballast[offset] = 1  # resident
+child = os.fork()
+if child == 0:
+    if sys.argv[2] == "private":  # a worker with memory of its own
+        own = bytearray(200 * 2**20)
+        for offset in range(0, len(own), 4096):
+            own[offset] = 1
+    time.sleep(30)  # "shared": a helper that only shares the parent's pages, as a JVM fork before exec does
+    os._exit(0)
+print("ready", flush=True)
+time.sleep(30)
+"""
 
-def _wait_for_peak(memory: PeakMemory, at_least: int, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while memory.peak_engine < at_least and time.monotonic() < deadline:
-        time.sleep(0.05)
+
+def _start_engine(ballast_mb: int, child_kind: str) -> subprocess.Popen:
+    engine = subprocess.Popen(
+        [sys.executable, "-c", _ENGINE, str(ballast_mb), child_kind], stdout=subprocess.PIPE, text=True
+    )
+    assert engine.stdout.readline().strip() == "ready"
+    return engine
+
+
+def _stop(engine: subprocess.Popen) -> None:
+    for process in psutil.Process(engine.pid).children(recursive=True):
+        process.kill()
+    engine.kill()
+    engine.wait()
+
+
+def _peak(engine: subprocess.Popen, at_least: int, seconds: float = 5.0) -> int:
+    with PeakMemory(interval=0.05) as memory:
+        memory.engine_pid = engine.pid
+        deadline = time.monotonic() + seconds
+        while memory.peak_engine < at_least and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    return memory.peak_engine
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (Linux/macOS)")
 def test_a_forked_helper_does_not_count_the_pages_it_shares_with_the_engine():
-    ballast = bytearray(300 * MB)  # resident: every page written
-    for offset in range(0, len(ballast), 4096):
-        ballast[offset] = 1
-    child = os.fork()
-    if child == 0:  # the helper: shares the parent's pages, as a JVM fork before exec does
-        time.sleep(3)
-        os._exit(0)
+    engine = _start_engine(300, "shared")
     try:
-        with PeakMemory(interval=0.05) as memory:
-            memory.engine_pid = os.getpid()
-            time.sleep(1.0)
-        own = psutil.Process().memory_info().rss
-        assert memory.peak_engine >= 300 * MB
-        assert memory.peak_engine < own + 100 * MB  # an RSS sum would be about 2 x own
+        rss = psutil.Process(engine.pid).memory_info().rss
+        peak = _peak(engine, 300 * MB)
+        assert peak >= 300 * MB
+        assert peak < rss + 100 * MB  # the sum of RSS would be about 2 x rss
     finally:
-        os.kill(child, signal.SIGKILL)
-        os.waitpid(child, 0)
-        del ballast
+        _stop(engine)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (Linux/macOS)")
 def test_private_memory_of_a_child_process_counts():
-    child = os.fork()
-    if child == 0:  # a worker that allocates its own memory after the fork
-        own = bytearray(200 * MB)
-        for offset in range(0, len(own), 4096):
-            own[offset] = 1
-        time.sleep(5)
-        os._exit(0)
+    engine = _start_engine(50, "private")
     try:
-        base = psutil.Process().memory_info().rss
-        with PeakMemory(interval=0.05) as memory:
-            memory.engine_pid = os.getpid()
-            _wait_for_peak(memory, base + 190 * MB)
-        assert memory.peak_engine >= base + 190 * MB
+        rss = psutil.Process(engine.pid).memory_info().rss
+        peak = _peak(engine, rss + 190 * MB)
+        assert peak >= rss + 190 * MB
     finally:
-        os.kill(child, signal.SIGKILL)
-        os.waitpid(child, 0)
+        _stop(engine)
