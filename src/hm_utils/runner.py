@@ -162,6 +162,7 @@ def execute_notebook(
             cwd=str(config.root),
             progress_bar=False,
             log_output=False,
+            kernel_manager_class=ipc_kernel_manager(),
         )
     except papermill.PapermillExecutionError as exc:
         raise StepFailedError(
@@ -169,6 +170,27 @@ def execute_notebook(
             where=f"{notebook} (executed copy: {output})",
             fix=f"open the executed notebook to see the cell; fix, then `{rerun}`",
         ) from None
+
+
+def ipc_kernel_manager() -> type:
+    """A kernel manager whose kernels talk over Unix sockets in the Jupyter runtime folder.
+
+    Over TCP (the default) a kernel's traffic, code and outputs included, is readable by anyone on
+    the machine, and ipykernel warns about it at every start; a socket file is private to the user."""
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.paths import jupyter_runtime_dir
+    from traitlets import CaselessStrEnum, default
+
+    class IpcKernelManager(AsyncKernelManager):
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
+
+        @default("ip")
+        def _socket_prefix(self) -> str:  # the sockets are `<prefix>-<n>`
+            runtime = Path(jupyter_runtime_dir())
+            runtime.mkdir(parents=True, exist_ok=True)
+            return str(runtime / f"hm-kernel-{secrets.token_hex(6)}")
+
+    return IpcKernelManager
 
 
 def overrides_text(config: Config) -> str:

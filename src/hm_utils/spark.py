@@ -5,6 +5,8 @@
   only JVM, so its Hive catalog (embedded Derby under `<home>/metastore_db`) is persistent and
   never locked by a second process; a client session starts in about a second instead of a new
   JVM per notebook, and it speaks the same protocol as Databricks Connect.
+  Its log is kept at `spark.local.log_level` (WARN: Spark's INFO lines, about a million and 35 MB
+  per pipeline run, would grow `<home>/engine/server.log` without end).
 - `databricks`: Databricks Connect (profile, serverless or cluster id from params or the standard
   `DATABRICKS_*` variables); inside a Databricks job the runtime's own session is returned.
 """
@@ -122,6 +124,7 @@ class LocalEngine:
         self.driver_memory = str(settings.get("driver_memory", "4g"))
         self.shuffle_partitions = int(settings.get("shuffle_partitions", 4))
         self.java_options = str(settings.get("java_options") or "")
+        self.log_level = str(settings.get("log_level") or "WARN").upper()
         self.extra_conf = {str(key): _conf_value(value) for key, value in (settings.get("conf") or {}).items()}
         self.start_timeout = float(settings.get("start_timeout_seconds", 120))
         self.home = config.home
@@ -226,9 +229,18 @@ class LocalEngine:
             # table to a new version, another's cached file listing would point at deleted files.
             "spark.sql.filesourceTableRelationCacheSize": "0",
             "spark.ui.enabled": "false",
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.state_dir} -Duser.timezone=UTC "
-            + self.java_options,
+            "spark.log.level": self.log_level,
             **self.extra_conf,
+            # the catalog's Derby home and UTC always; flags from java_options or conf come after them
+            "spark.driver.extraJavaOptions": " ".join(
+                flags
+                for flags in (
+                    f"-Dderby.system.home={self.state_dir} -Duser.timezone=UTC",
+                    self.java_options,
+                    self.extra_conf.get("spark.driver.extraJavaOptions", ""),
+                )
+                if flags
+            ),
         }
         command = [str(spark_submit), "--class", CONNECT_SERVER_CLASS, "--name", "hm-local-engine"]
         command += ["--master", "local[*]", "--driver-memory", self.driver_memory]
@@ -270,6 +282,11 @@ def _spark_home() -> Path:
 
 
 def _pid_alive(pid: int) -> bool:
+    try:  # an engine started by this process stays a zombie, which signals reach, until it is reaped
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

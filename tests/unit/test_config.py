@@ -67,19 +67,48 @@ def test_require_names_missing_key(monkeypatch):
         config.require("nothing.here")
 
 
-def test_engine_settings_from_params_reach_the_server_command_line():
+def _server_settings(overrides: dict) -> tuple[list[str], dict[str, str]]:
     from hm_utils.spark import LocalEngine
 
-    config = config_module.load(
-        "local",
+    command = LocalEngine(config_module.load("local", overrides)).command()
+    return command, dict(command[index + 1].split("=", 1) for index, item in enumerate(command) if item == "--conf")
+
+
+def test_engine_settings_from_params_reach_the_server_command_line():
+    command, settings = _server_settings(
         {
             "spark.local.java_options": "-XX:+UseParallelGC",
             "spark.local.conf": {"spark.sql.adaptive.enabled": False},
             "spark.local.driver_memory": "3g",
-        },
+            "spark.local.log_level": "info",
+        }
     )
-    command = LocalEngine(config).command()
-    settings = dict(command[index + 1].split("=", 1) for index, item in enumerate(command) if item == "--conf")
     assert command[command.index("--driver-memory") + 1] == "3g"
     assert settings["spark.sql.adaptive.enabled"] == "false"
     assert settings["spark.driver.extraJavaOptions"].endswith("-XX:+UseParallelGC")
+    assert settings["spark.log.level"] == "INFO"
+
+
+def test_engine_java_flags_from_conf_join_the_catalog_flags_instead_of_replacing_them():
+    flags = _server_settings({"spark.local.conf": {"spark.driver.extraJavaOptions": "-Dmine=1"}})[1][
+        "spark.driver.extraJavaOptions"
+    ]
+    assert "-Dderby.system.home=" in flags and "-Duser.timezone=UTC" in flags and flags.endswith("-Dmine=1")
+
+
+def test_engine_logs_warnings_only_by_default():
+    assert _server_settings({})[1]["spark.log.level"] == "WARN"
+
+
+def test_a_stopped_engine_started_by_this_process_is_not_seen_alive():
+    """Its exit leaves a zombie that signal 0 still reaches; stop() would wait its full 30 s for it."""
+    import subprocess
+    import time
+
+    from hm_utils.spark import _pid_alive
+
+    process = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while _pid_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert time.monotonic() < deadline, "an exited child is still reported alive"

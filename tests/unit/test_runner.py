@@ -41,3 +41,21 @@ def test_plan_with_missing_notebook_is_rejected(tmp_path, config):
     (tmp_path / "params" / "run_plan.yml").write_text("steps:\n  - {name: x, notebook: notebooks/none.ipynb}\n")
     with pytest.raises(ConfigError, match="does not exist"):
         runner.load_plan(config_module.load("ci", root=tmp_path))
+
+
+def test_notebooks_run_on_a_kernel_over_unix_sockets_not_plain_tcp(tmp_path, config, capfd):
+    """A TCP kernel's code and outputs are readable by any local user, and ipykernel warns at each start."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from ipykernel.connect import get_connection_info\nprint(get_connection_info(unpack=True)['transport'])"
+        )
+    ]
+    source = tmp_path / "probe.ipynb"
+    nbformat.write(notebook, source)
+    output = tmp_path / "probe.out.ipynb"
+    runner.execute_notebook(config, str(source), output, {}, what="probe", rerun="-")
+    assert nbformat.read(output, 4).cells[0].outputs[0]["text"].strip() == "ipc"
+    assert "without encryption" not in capfd.readouterr().err
