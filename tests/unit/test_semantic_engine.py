@@ -185,6 +185,18 @@ def test_fetch_binds_values_and_leaves_analysis_to_the_one_execution(spark):
     assert rows.to_dict("records") == [{"value": "x' OR 1=1 --", "day": 3}]
 
 
+def test_fetch_falls_back_to_spark_sql_when_the_connect_plan_class_differs(spark, monkeypatch):
+    import pyspark.sql.connect.plan as plan
+
+    class OtherSQL:  # a client release whose SQL relation takes other arguments
+        def __init__(self, query: str) -> None:
+            self.query = query
+
+    monkeypatch.setattr(plan, "SQL", lambda *args: OtherSQL(*args))
+    assert query._lazy_sql(spark, "select 1", {}) is None
+    assert query.fetch(spark, "select :day as day", {"day": 3}).to_dict("records") == [{"day": 3}]
+
+
 def test_a_changed_signature_redeploys(spark, config, tmp_path, monkeypatch):
     """Deploy into a scratch semantic and ops schema: create, change the parameters, redeploy, call."""
     scratch = config.with_overrides({"schemas.semantic": "hm_semantic_sigtest", "schemas.ops": "hm_ops_sigtest"})

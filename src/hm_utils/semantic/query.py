@@ -48,6 +48,8 @@ def fetch(spark: SparkSession, query: str, args: Mapping[str, Any]) -> pd.DataFr
 
 
 def _lazy_sql(spark: SparkSession, query: str, args: Mapping[str, Any]):
+    """The unanalysed SQL relation on a Connect session; None elsewhere or when the client's internal
+    plan classes differ from pyspark 4.x's (e.g. another Databricks Connect release): then spark.sql."""
     try:
         from pyspark.sql.connect import functions as connect_functions
         from pyspark.sql.connect.dataframe import DataFrame as ConnectDataFrame
@@ -58,7 +60,10 @@ def _lazy_sql(spark: SparkSession, query: str, args: Mapping[str, Any]):
     if not isinstance(spark, ConnectSession):
         return None
     named = {key: connect_functions.lit(value) for key, value in args.items()}
-    return ConnectDataFrame(SQL(query, [], named, []), spark)
+    try:
+        return ConnectDataFrame(SQL(query, [], named, []), spark)
+    except TypeError:
+        return None
 
 
 def call_sql(name: str, config: Config, **params: Any) -> tuple[str, dict[str, Any]]:
