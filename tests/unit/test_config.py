@@ -96,6 +96,20 @@ def test_engine_java_flags_from_conf_join_the_catalog_flags_instead_of_replacing
     assert "-Dderby.system.home=" in flags and "-Duser.timezone=UTC" in flags and flags.endswith("-Dmine=1")
 
 
+def test_engine_keeps_compiled_code_and_skips_the_metastore_proxy_unless_params_say_otherwise():
+    settings = _server_settings({})[1]
+    assert int(settings["spark.sql.codegen.cache.maxEntries"]) >= 1000
+    assert settings["spark.hadoop.hive.metastore.fastpath"] == "true"
+    overridden = _server_settings({"spark.local.conf": {"spark.sql.codegen.cache.maxEntries": 100}})[1]
+    assert overridden["spark.sql.codegen.cache.maxEntries"] == "100"
+
+
+@pytest.mark.engine
+def test_the_running_engine_has_the_kit_settings(spark):
+    assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == "5000"
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+
+
 def test_engine_logs_warnings_only_by_default():
     assert _server_settings({})[1]["spark.log.level"] == "WARN"
 
