@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Bronze is written once and read once (by silver), so its parquet skips dictionary encoding: on
+# the 2-core machine that cut the write of the largest tables by 15-25% (`hm bench`).
+PARQUET_OPTIONS = {"parquet.enable.dictionary": "false"}
+
 METADATA_COLUMNS = {
     "_hm_ingested_at": "timestamp",
     "_hm_source": "string",
@@ -60,7 +64,9 @@ def ingest_all(
     source_keys = list(only) if only else tables.keys(config, "source")
     for schema in {tables.schema_of(config, bronze_key(key)) for key in source_keys}:
         spark.sql(f"create schema if not exists {schema}")
-    # Tables are independent: ingest them concurrently (a Spark Connect client is thread-safe).
+    # Tables are independent: ingest them concurrently (a Spark Connect client is thread-safe),
+    # largest first, so that a large table started last does not run alone at the end.
+    source_keys = sorted(source_keys, key=lambda key: -sources.local_size_bytes(config, key))
     with ThreadPoolExecutor(max_workers=int(config.get("bronze.parallel_tables", 4))) as pool:
         reports = list(pool.map(lambda key: ingest_table(spark, config, key, run_id), source_keys))
     write_ingest_log(spark, config, reports)
@@ -108,7 +114,7 @@ def ingest_table(spark: SparkSession, config: Config, source_key: str, run_id: s
     observed = Observation(f"bronze_{uuid.uuid4().hex[:12]}")
     latest = F.max(incremental).cast("string") if incremental else F.lit(None).cast("string")
     window = window.observe(observed, F.count(F.lit(1)).alias("rows"), latest.alias("latest"))
-    result = io.write_table(spark, config, target, window, mode, where=predicate)
+    result = io.write_table(spark, config, target, window, mode, where=predicate, parquet_options=PARQUET_OPTIONS)
     read, latest_read = int(observed.get["rows"]), observed.get["latest"]
     # rows kept from before the window are older than the old watermark, so the new one is the larger
     after = max((value for value in (before, latest_read) if value is not None), default=None)

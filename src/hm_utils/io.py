@@ -107,8 +107,12 @@ def write_table(
     keys: Sequence[str] | None = None,
     where: str | None = None,
     column_comments: Mapping[str, str] | None = None,
+    parquet_options: Mapping[str, str] | None = None,
 ) -> WriteResult:
-    """Write `df` to the registry table `key` with one of :data:`WRITE_MODES`."""
+    """Write `df` to the registry table `key` with one of :data:`WRITE_MODES`.
+
+    `parquet_options` are parquet writer settings for the local parquet version (for example
+    `{"parquet.enable.dictionary": "false"}`); Delta on Databricks keeps its own defaults."""
     spec = tables.get_spec(config, key)
     if mode not in WRITE_MODES:
         raise ConfigError(f"unknown write mode '{mode}'", where=f"write to {key}", fix=f"use one of {WRITE_MODES}")
@@ -125,12 +129,16 @@ def write_table(
         df = df.sortWithinPartitions(*spec.cluster_by)
     if config.is_local:
         try:
-            rows = _write_local(spark, config, name, df, mode, keys, where, spec.comment, column_comments or {})
+            rows = _write_local(
+                spark, config, name, df, mode, keys, where, spec.comment, column_comments or {}, parquet_options or {}
+            )
         except Exception as exc:  # the schema was dropped since this session saw it: create it, write again
             if "SCHEMA_NOT_FOUND" not in str(exc):
                 raise
             ensure_schema(spark, config, key)
-            rows = _write_local(spark, config, name, df, mode, keys, where, spec.comment, column_comments or {})
+            rows = _write_local(
+                spark, config, name, df, mode, keys, where, spec.comment, column_comments or {}, parquet_options or {}
+            )
     else:
         _write_delta(spark, config, name, df, mode, keys, where)
         _apply_comments(spark, name, spec.comment, column_comments or {})
@@ -172,6 +180,7 @@ def _write_local(
     where: str | None,
     table_comment: str,
     column_comments: Mapping[str, str],
+    parquet_options: Mapping[str, str],
 ) -> int:
     """Write a new parquet version and switch the table to it (comments go into the CREATE).
 
@@ -194,7 +203,9 @@ def _write_local(
     version = table_root / f"{_VERSION_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
     written = df.schema  # what the parquet files hold (nullability aside, which the catalog ignores)
     counted = Observation(f"hm_write_{uuid.uuid4().hex[:12]}")
-    df.observe(counted, F.count(F.lit(1)).alias("rows")).write.mode("error").parquet(str(version))
+    df.observe(counted, F.count(F.lit(1)).alias("rows")).write.options(**parquet_options).mode("error").parquet(
+        str(version)
+    )
     current = spark.table(name).schema if exists else None
     previous = _location(spark, name) if exists else None
     if current is not None and _same_schema(current, written):

@@ -85,6 +85,17 @@ def register_simulated(spark: SparkSession, config: Config, folder: Path | None 
     return registered
 
 
+def local_size_bytes(config: Config, key: str) -> int:
+    """Bytes of the parquet files behind a source table in a local folder (simulated or parquet
+    export); 0 for the Databricks `system` catalog or a table the folder lacks."""
+    kind = config.get("source.kind")
+    if kind == "system":
+        return 0
+    folder = simulated_folder(config) if kind == "simulated" else Path(str(config.get("source.path")))
+    data = system_table_folder(folder, str(tables.get_spec(config, key).system_table))
+    return sum(part.stat().st_size for part in data.glob("**/*.parquet"))
+
+
 def read_source(spark: SparkSession, config: Config, key: str) -> DataFrame | None:
     """The source system table behind `key`, or None when the source does not have it."""
     spec = tables.get_spec(config, key)

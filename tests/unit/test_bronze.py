@@ -9,7 +9,7 @@ from datetime import date
 import pyarrow.parquet as pq
 import pytest
 
-from hm_utils import bronze, io, tables
+from hm_utils import bronze, io, sources, tables
 from hm_utils.simulator import SimulationOptions, simulate
 
 pytestmark = pytest.mark.engine
@@ -62,6 +62,35 @@ def test_bronze_equals_the_export_and_reruns_change_nothing(spark, parquet_confi
     assert drift == {"source.query_history": ["_hm_sim_drift"]}, "the schema-drift column is carried and reported"
     columns = io.read_table(spark, parquet_config, "bronze.query_history").columns
     assert "_hm_sim_drift" in columns and "_hm_run_id" in columns
+    encodings = _column_encodings(parquet_config, "bronze.billing_usage")
+    assert "PLAIN" in encodings and not encodings & {"PLAIN_DICTIONARY", "RLE_DICTIONARY"}, encodings
+
+
+def _column_encodings(config, key):
+    """Every encoding used by the parquet files of a local table's current version."""
+    files = list(io._table_root(config, tables.full_name(config, key)).glob("v-*/*.parquet"))
+    assert files, key
+    found = set()
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        for group in range(meta.num_row_groups):
+            for column in range(meta.num_columns):
+                found.update(meta.row_group(group).column(column).encodings)
+    return found
+
+
+def test_tables_are_ingested_largest_first(monkeypatch, spark, parquet_config, export):
+    simulate(export, SimulationOptions(workspaces=1, days=2, end_date=END, seed=5, scale=0.001))
+    started = []
+    monkeypatch.setattr(bronze, "ingest_table", lambda spark, config, key, run_id: started.append(key))
+    monkeypatch.setattr(bronze, "write_ingest_log", lambda *args: None)
+    bronze.ingest_all(spark, parquet_config.with_overrides({"bronze.parallel_tables": 1}), "order")
+    sizes = [sources.local_size_bytes(parquet_config, key) for key in started]
+    assert sorted(started) == sorted(tables.keys(parquet_config, "source"))
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 10 * sizes[-1] > 0, list(
+        zip(started, sizes, strict=True)
+    )
+    assert sources.local_size_bytes(parquet_config.with_overrides({"source.kind": "system"}), started[0]) == 0
 
 
 def test_late_rows_are_picked_up_exactly_once(spark, parquet_config, export):
