@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Bronze is written once and read once (by silver), so its parquet skips dictionary encoding: on
-# the 2-core machine that cut the write of the largest tables by 15-25% (`hm bench`).
+# the 2-core machine that cut the write of the largest tables (audit, usage, queries) by 15-25%.
 PARQUET_OPTIONS = {"parquet.enable.dictionary": "false"}
 
 METADATA_COLUMNS = {

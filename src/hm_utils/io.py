@@ -128,17 +128,14 @@ def write_table(
     if spec.cluster_by:  # rows sorted by the filter columns: readers skip the pages/files outside a filter
         df = df.sortWithinPartitions(*spec.cluster_by)
     if config.is_local:
+        args = (spark, config, name, df, mode, keys, where, spec.comment, column_comments or {}, parquet_options or {})
         try:
-            rows = _write_local(
-                spark, config, name, df, mode, keys, where, spec.comment, column_comments or {}, parquet_options or {}
-            )
+            rows = _write_local(*args)
         except Exception as exc:  # the schema was dropped since this session saw it: create it, write again
             if "SCHEMA_NOT_FOUND" not in str(exc):
                 raise
             ensure_schema(spark, config, key)
-            rows = _write_local(
-                spark, config, name, df, mode, keys, where, spec.comment, column_comments or {}, parquet_options or {}
-            )
+            rows = _write_local(*args)
     else:
         _write_delta(spark, config, name, df, mode, keys, where)
         _apply_comments(spark, name, spec.comment, column_comments or {})

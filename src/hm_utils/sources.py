@@ -91,16 +91,21 @@ def local_size_bytes(config: Config, key: str) -> int:
     kind = config.get("source.kind")
     if kind == "system":
         return 0
-    folder = simulated_folder(config) if kind == "simulated" else Path(str(config.get("source.path")))
+    folder = simulated_folder(config) if kind == "simulated" else _export_folder(config)
     data = system_table_folder(folder, str(tables.get_spec(config, key).system_table))
     return sum(part.stat().st_size for part in data.glob("**/*.parquet"))
+
+
+def _export_folder(config: Config) -> Path:
+    """The folder of a `parquet:DIR` source."""
+    return Path(str(config.get("source.path")))
 
 
 def read_source(spark: SparkSession, config: Config, key: str) -> DataFrame | None:
     """The source system table behind `key`, or None when the source does not have it."""
     spec = tables.get_spec(config, key)
     if config.get("source.kind") == "parquet":
-        data = system_table_folder(Path(str(config.get("source.path"))), str(spec.system_table))
+        data = system_table_folder(_export_folder(config), str(spec.system_table))
         if not any(data.glob("**/*.parquet")):
             return None
         return spark.read.parquet(str(data))

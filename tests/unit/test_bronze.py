@@ -62,16 +62,16 @@ def test_bronze_equals_the_export_and_reruns_change_nothing(spark, parquet_confi
     assert drift == {"source.query_history": ["_hm_sim_drift"]}, "the schema-drift column is carried and reported"
     columns = io.read_table(spark, parquet_config, "bronze.query_history").columns
     assert "_hm_sim_drift" in columns and "_hm_run_id" in columns
-    encodings = _column_encodings(parquet_config, "bronze.billing_usage")
+    encodings = _column_encodings(spark, parquet_config, "bronze.billing_usage")
     assert "PLAIN" in encodings and not encodings & {"PLAIN_DICTIONARY", "RLE_DICTIONARY"}, encodings
 
 
-def _column_encodings(config, key):
-    """Every encoding used by the parquet files of a local table's current version."""
-    files = list(io._table_root(config, tables.full_name(config, key)).glob("v-*/*.parquet"))
+def _column_encodings(spark, config, key):
+    """Every encoding used by the parquet files of a local table."""
+    files = io.read_table(spark, config, key).inputFiles()
     assert files, key
     found = set()
-    for path in files:
+    for path in (file.removeprefix("file:") for file in files):
         meta = pq.ParquetFile(path).metadata
         for group in range(meta.num_row_groups):
             for column in range(meta.num_columns):
