@@ -256,6 +256,15 @@ def _anti_join(current: DataFrame, incoming: DataFrame, keys: list[str]) -> Data
     return current.alias("current").join(incoming_keys, on=condition, how="left_anti").select("current.*")
 
 
+def local_size_bytes(config: Config, key: str) -> int:
+    """Bytes of the parquet files of a local table's newest version folder (a size for ordering work,
+    found without a Spark call); 0 on Databricks or for a table not written yet."""
+    if not config.is_local:
+        return 0
+    versions = sorted(_table_root(config, tables.full_name(config, key)).glob(f"{_VERSION_PREFIX}*"))
+    return sum(part.stat().st_size for part in versions[-1].glob("*.parquet")) if versions else 0
+
+
 def _table_root(config: Config, name: str) -> Path:
     _, schema, table = name.split(".")
     return config.home / "warehouse" / "tables" / schema / table

@@ -13,7 +13,7 @@ bronze gives the same silver. Per table, in this order:
 3. Deduplicate the valid rows on the registry primary key: the latest `_hm_ingested_at` wins, then
    the latest value of the table's incremental column, then a row fingerprint (a stable choice).
    A removed row equal to the kept one is an exact duplicate; otherwise it is a superseded version.
-   A table whose keys do not repeat is not ranked at all (see :func:`rank_versions`).
+   Only the rows of repeated keys are ranked, the others pass through (see :func:`rank_versions`).
    Validation comes first so that an invalid row never displaces a valid version of its key.
    SCD tables keep their history: their key includes `change_time`.
 
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ RESULTS_KEY = "ops.quality_results"
 METADATA_COLUMNS = ("_hm_ingested_at", "_hm_run_id")
 ACCOUNTING = "accounting"
 _SAMPLE_CHARS = 400
+RANKED_KEYS_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -194,8 +196,8 @@ def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[st
     """Rebuild silver tables (all, or the `only` silver keys) from bronze; see the module docstring.
 
     Up to `silver.parallelism` tables are built at the same time (a table only after the tables its
-    rules read): small tables spend most of their time in round trips and catalog updates, which
-    overlap well with another table's Spark job.
+    rules read, the largest bronze table first): small tables spend most of their time in round trips
+    and catalog updates, which overlap well with another table's Spark job.
     """
     started = time.perf_counter()
     keys = list(only) if only else silver_keys(config)
@@ -203,13 +205,18 @@ def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[st
     rules = {key: quality.suite_rules(suite, str(quality.suite_path(config, key))) for key, suite in suites.items()}
     build_order(rules)  # a ConfigError on a reference cycle, before any work
     tolerance = float(config.get("silver.max_quarantine_fraction", 0.05))
-    views = {key: f"hm_silver_{tables.get_spec(config, key).name}" for key in keys}
+    views: list[str] = []  # temporary views the rule checks read; dropped once the quarantine is written
+    # the largest tables (and what they wait for) start first, so that a large one does not run alone at the end
+    sizes = {key: io.local_size_bytes(config, str(tables.get_spec(config, key).upstream)) for key in keys}
+    priorities = critical_sizes(dependency_graph(rules), sizes)
 
     def build_one(key: str) -> tuple[TableQuality, DataFrame | None]:
-        return _build_table(spark, config, key, suites[key], rules[key], run_id, views[key], tolerance)
+        return _build_table(spark, config, key, suites[key], rules[key], run_id, views, tolerance)
 
     try:
-        done = _run_in_dependency_order(dependency_graph(rules), build_one, int(config.get("silver.parallelism", 2)))
+        done = _run_in_dependency_order(
+            dependency_graph(rules), build_one, int(config.get("silver.parallelism", 2)), priorities.__getitem__
+        )
         built = [done[key][0] for key in keys]
         _write_quarantine(
             spark, config, [done[key][1] for key in keys if done[key][1] is not None], keys if only else None
@@ -217,7 +224,7 @@ def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[st
         _check_quarantine(spark, config, built)
         write_results(spark, config, run_id, built)
     finally:
-        for view in views.values():
+        for view in views:
             spark.catalog.dropTempView(view)
     report = SilverReport(run_id, built, time.perf_counter() - started)
     failures = [failure for item in built for failure in item.gate_failures]
@@ -232,15 +239,31 @@ def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[st
     return report
 
 
-def _run_in_dependency_order(graph: dict[str, set[str]], work: Callable[[str], T], parallelism: int) -> dict[str, T]:
-    """`work(key)` for every key of `graph`, a key only after its dependencies, `parallelism` at a time."""
+def critical_sizes(graph: dict[str, set[str]], sizes: dict[str, int]) -> dict[str, int]:
+    """Each table's size, raised to the largest size among the tables that read it (directly or not): a
+    small table that a large one waits for is as urgent as the large one."""
+    result = dict(sizes)
+    for key in reversed(list(TopologicalSorter(graph).static_order())):  # readers before what they read
+        for dependency in graph[key]:
+            result[dependency] = max(result[dependency], result[key])
+    return result
+
+
+def _run_in_dependency_order(
+    graph: dict[str, set[str]], work: Callable[[str], T], parallelism: int, priority: Callable[[str], float]
+) -> dict[str, T]:
+    """`work(key)` for every key of `graph`, a key only after its dependencies, `parallelism` at a time;
+    of the keys ready to start, the one with the highest `priority` first."""
     sorter = TopologicalSorter(graph)
     sorter.prepare()
     results: dict[str, T] = {}
+    ready: list[str] = []
     with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="silver") as pool:
         running: dict[Future[T], str] = {}
         while sorter.is_active():
-            for key in sorter.get_ready():
+            ready = sorted([*ready, *sorter.get_ready()], key=priority)
+            while ready and len(running) < max(1, parallelism):
+                key = ready.pop()
                 running[pool.submit(work, key)] = key
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -257,7 +280,7 @@ def _build_table(
     suite,
     rules: list[quality.Rule],
     run_id: str,
-    view: str,
+    views: list[str],
     tolerance: float,
 ) -> tuple[TableQuality, DataFrame | None]:
     from pyspark.sql import Observation
@@ -279,44 +302,53 @@ def _build_table(
     conformed, dropped, missing = conform(bronze, system_table)
     silver_columns = conformed.columns
     flags = quality.flag_columns(rules)
-    flagged = quality.flag_rows(spark, conformed, rules, lambda ref: tables.full_name(config, ref), view)
-    blocking = [F.col(flag) for flag, rule in zip(flags, rules, strict=True) if rule.blocking]
-    blocked = _any(blocking)
+    blocked = _any([F.col(flag) for flag, rule in zip(flags, rules, strict=True) if rule.blocking])
+
+    def flag(frame: DataFrame) -> DataFrame:
+        """`frame` with the rule columns and `_hm_blocked` (through a temporary view of its own)."""
+        view = f"hm_silver_{spec.name}_{uuid.uuid4().hex[:8]}"
+        views.append(view)
+        flagged = quality.flag_rows(spark, frame, rules, lambda ref: tables.full_name(config, ref), view)
+        return flagged.withColumn("_hm_blocked", blocked)
+
     ordering = [F.col("_hm_ingested_at").desc_nulls_last()]
     if upstream.incremental and upstream.incremental in silver_columns:
         ordering.append(F.col(upstream.incremental).desc_nulls_last())
-    staged = rank_versions(
-        flagged.withColumn("_hm_blocked", blocked),
-        conformed,
-        spec.primary_key,
-        ordering,
-        fingerprint(conformed, system_table),
-    )
+    branches = rank_versions(conformed, spec.primary_key, ordering, fingerprint(conformed, system_table), flag)
     removed = ~F.col("_hm_blocked") & (F.col("_hm_rank") > 1)
-    # The counts are observed while the silver table is written: one pass over bronze per table.
-    observation = Observation(f"{view}_counts")
-    observed = staged.observe(
-        observation,
-        F.count(F.lit(1)).alias("rows"),
-        F.count_if(F.col("_hm_blocked")).alias("blocked"),
-        F.count_if(removed).alias("removed"),
-        F.count_if(removed & F.col("_hm_exact")).alias("exact"),
-        *[F.count_if(F.col(flag)).alias(flag) for flag in flags],
-    )
-    kept_rows = observed.where(~F.col("_hm_blocked") & (F.col("_hm_rank") == 1)).select(*silver_columns)
+    # The counts are observed while the silver table is written: one pass over bronze per table. Each
+    # branch has its own observation (Spark 4.3 fails to plan an observation over their union).
+    observations = [Observation(f"hm_silver_{spec.name}_counts_{index}") for index in range(len(branches))]
+    observed = [
+        branch.observe(
+            observation,
+            F.count(F.lit(1)).alias("rows"),
+            F.count_if(F.col("_hm_blocked")).alias("blocked"),
+            F.count_if(removed).alias("removed"),
+            F.count_if(removed & F.col("_hm_exact")).alias("exact"),
+            *[F.count_if(F.col(flag)).alias(flag) for flag in flags],
+        )
+        for branch, observation in zip(branches, observations, strict=True)
+    ]
+    staged = _union(observed)
+    kept_rows = staged.where(~F.col("_hm_blocked") & (F.col("_hm_rank") == 1)).select(*silver_columns)
     silver_rows = io.write_table(spark, config, key, kept_rows, "overwrite").rows
-    counts = observation.get
-    rows, quarantined, removed_rows = int(counts["rows"]), int(counts["blocked"]), int(counts["removed"])
+    counts = {name: sum(int(observation.get[name]) for observation in observations) for name in observations[0].get}
+    rows, quarantined, removed_rows = counts["rows"], counts["blocked"], counts["removed"]
     if silver_rows != rows - quarantined - removed_rows:
         raise QualityGateError(
             f"{key}: wrote {silver_rows} rows but validation kept {rows - quarantined - removed_rows}",
             where=f"silver build of {key}",
             fix="the accounting does not balance: report this as a bug with the run id",
         )
-    outcomes = [quality.RuleOutcome(rule, rows, int(counts[flag])) for flag, rule in zip(flags, rules, strict=True)]
+    outcomes = [quality.RuleOutcome(rule, rows, counts[flag]) for flag, rule in zip(flags, rules, strict=True)]
+    # blocked rows and samples are read again, in one pass over bronze without the ranking branches
+    flagged = flag(conformed) if quarantined else None
     failures = [
-        GateFailure(key, outcome.rule.name, outcome.unexpected_count, rows, _samples(flagged, flag, config))
-        for flag, outcome in zip(flags, outcomes, strict=True)
+        GateFailure(
+            key, outcome.rule.name, outcome.unexpected_count, rows, _samples(flagged, flag_name, silver_columns, config)
+        )
+        for flag_name, outcome in zip(flags, outcomes, strict=True)
         if outcome.rule.blocking and outcome.unexpected_fraction > tolerance
     ]
     for outcome in outcomes:
@@ -326,11 +358,11 @@ def _build_table(
             )
 
     quarantine = None
-    if quarantined:
+    if flagged is not None:
         rule_names = [
-            F.when(F.col(flag), F.lit(rule.name)) for flag, rule in zip(flags, rules, strict=True) if rule.blocking
+            F.when(F.col(name), F.lit(rule.name)) for name, rule in zip(flags, rules, strict=True) if rule.blocking
         ]
-        quarantine = flagged.where(blocked).select(
+        quarantine = flagged.where(F.col("_hm_blocked")).select(
             F.lit(key).alias("table_key"),
             F.lit(run_id).alias("run_id"),
             F.current_timestamp().alias("quarantined_at"),
@@ -343,8 +375,8 @@ def _build_table(
         bronze_rows=rows,
         silver_rows=silver_rows,
         quarantined_rows=quarantined,
-        exact_duplicates=int(counts["exact"]),
-        superseded_rows=removed_rows - int(counts["exact"]),
+        exact_duplicates=counts["exact"],
+        superseded_rows=removed_rows - counts["exact"],
         outcomes=outcomes,
         validation=quality.validation_result(suite, outcomes),
         dropped_columns=dropped,
@@ -360,25 +392,63 @@ def _build_table(
 
 
 def rank_versions(
-    flagged: DataFrame, conformed: DataFrame, primary_key: tuple[str, ...], ordering: list[Column], row_hash: Column
-) -> DataFrame:
-    """`flagged` plus `_hm_rank` (1 = the version kept) and `_hm_exact` (true for a removed row equal to the kept one).
+    conformed: DataFrame,
+    primary_key: tuple[str, ...],
+    ordering: list[Column],
+    row_hash: Column,
+    flag: Callable[[DataFrame], DataFrame],
+) -> list[DataFrame]:
+    """The rows of `conformed` flagged by `flag(frame)` (which adds the rule columns and
+    `_hm_blocked`), plus `_hm_rank` (1 = the version kept) and `_hm_exact` (true for a removed row
+    equal to the kept one).
 
     Versions are ranked per key among valid rows and among blocked rows separately (`_hm_blocked`),
     by `ordering`, then by `row_hash` so that the choice is stable. Ranking shuffles and sorts the
-    wide rows, so it is skipped when the key columns alone (a narrow aggregate) show no repeated
-    key, which is the usual case.
+    rows, so only the rows of repeated keys are ranked: the key columns alone (a narrow aggregate)
+    find the repeated keys, and when they are few (up to `RANKED_KEYS_LIMIT`, the usual case) the
+    other rows pass through unshuffled with rank 1. With more repeated keys the whole table is ranked.
+    Returns the rows as branches to be unioned: the rows of unrepeated keys, then those of repeated keys.
     """
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
-    if conformed.groupBy(*primary_key).count().where("count > 1").limit(1).count() == 0:
-        return flagged.withColumn("_hm_rank", F.lit(1)).withColumn("_hm_exact", F.lit(False))
+    repeated = conformed.groupBy(*primary_key).count().where("count > 1").select(*primary_key)
+    found = repeated.limit(RANKED_KEYS_LIMIT + 1).collect()
     window = Window.partitionBy(*primary_key, "_hm_blocked").orderBy(*ordering, row_hash)
     rank = F.row_number().over(window)
-    return flagged.withColumn("_hm_rank", rank).withColumn(
-        "_hm_exact", (rank > 1) & (row_hash == F.first(row_hash).over(window))
-    )
+
+    def unranked(frame: DataFrame) -> DataFrame:
+        return frame.withColumn("_hm_rank", F.lit(1)).withColumn("_hm_exact", F.lit(False))
+
+    def ranked(frame: DataFrame) -> DataFrame:
+        return frame.withColumn("_hm_rank", rank).withColumn(
+            "_hm_exact", (rank > 1) & (row_hash == F.first(row_hash).over(window))
+        )
+
+    if not found:
+        return [unranked(flag(conformed))]
+    if len(found) > RANKED_KEYS_LIMIT:
+        return [ranked(flag(conformed))]
+    renamed = {key: f"_hm_repeated_{index}" for index, key in enumerate(primary_key)}
+    keys = F.broadcast(conformed.sparkSession.createDataFrame(found, repeated.schema).toDF(*renamed.values()))
+    same_key = _all([F.col(key).eqNullSafe(F.col(other)) for key, other in renamed.items()])
+    single = conformed.join(keys, same_key, "left_anti")
+    multiple = conformed.join(keys, same_key, "left_semi")
+    return [unranked(flag(single)), ranked(flag(multiple))]
+
+
+def _all(columns: list[Column]) -> Column:
+    result = columns[0]
+    for column in columns[1:]:
+        result = result & column
+    return result
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.unionByName(frame)
+    return result
 
 
 def _any(columns: list[Column]) -> Column:
@@ -429,13 +499,12 @@ def fingerprint(frame: DataFrame, system_table: str) -> Column:
     return F.xxhash64(*parts)
 
 
-def _samples(flagged: DataFrame, flag: str, config: Config) -> list[str]:
+def _samples(flagged: DataFrame, flag: str, columns: list[str], config: Config) -> list[str]:
     """A few offending rows as JSON (cut to a readable length) for the gate error."""
     from pyspark.sql import functions as F
 
     limit = int(config.get("silver.sample_rows", 3))
-    data = [column for column in flagged.columns if not column.startswith(quality.FLAG_PREFIX)]
-    rows = flagged.where(F.col(flag)).select(F.to_json(F.struct(*data)).alias("row")).limit(limit).collect()
+    rows = flagged.where(F.col(flag)).select(F.to_json(F.struct(*columns)).alias("row")).limit(limit).collect()
     return [row["row"] if len(row["row"]) <= _SAMPLE_CHARS else row["row"][:_SAMPLE_CHARS] + "..." for row in rows]
 
 

@@ -116,3 +116,13 @@ def test_a_clustered_table_is_written_sorted_so_date_filters_skip_pages(spark, c
     assert sum(pq.read_metadata(path).num_rows for path in files) == 400
     spark.sql("drop schema if exists spark_catalog.hm_test_clustered cascade")
     shutil.rmtree(table_root.parent, ignore_errors=True)  # the version folders are outside the schema
+
+
+def test_local_size_grows_with_the_rows_written_and_is_zero_on_databricks(spark, config):
+    io.write_table(spark, config, KEY, spark.createDataFrame([("r1", "a", "ok")], DDL))
+    one_row = io.local_size_bytes(config, KEY)
+    many = spark.range(20_000).selectExpr("cast(id as string) as run_id", "'a' as step", "'ok' as status")
+    io.write_table(spark, config, KEY, many)
+    assert io.local_size_bytes(config, KEY) > one_row > 0
+    databricks = config.with_overrides({"target": "databricks", "source.kind": "system"})
+    assert io.local_size_bytes(databricks, KEY) == 0

@@ -96,7 +96,20 @@ def test_tables_run_in_parallel_only_after_the_tables_they_read():
             finished.append(key)
         return key.upper()
 
-    assert silver._run_in_dependency_order(graph, work, parallelism=2) == {"a": "A", "b": "B", "c": "C", "d": "D"}
+    assert silver._run_in_dependency_order(graph, work, 2, priority=lambda key: 0) == {
+        "a": "A",
+        "b": "B",
+        "c": "C",
+        "d": "D",
+    }
+
+
+def test_of_the_tables_ready_the_largest_starts_first():
+    started: list[str] = []
+    graph = {"small": set(), "medium": set(), "large": {"small"}, "tiny": set()}
+    sizes = {"small": 1, "medium": 50, "large": 100, "tiny": 0}
+    silver._run_in_dependency_order(graph, started.append, 1, priority=sizes.__getitem__)
+    assert started == ["medium", "small", "large", "tiny"]
 
 
 def test_a_failing_table_stops_the_build_with_its_error():
@@ -106,4 +119,13 @@ def test_a_failing_table_stops_the_build_with_its_error():
         return key
 
     with pytest.raises(ConfigError, match="b is broken"):
-        silver._run_in_dependency_order({"a": set(), "b": set(), "c": {"b"}}, work, parallelism=2)
+        silver._run_in_dependency_order({"a": set(), "b": set(), "c": {"b"}}, work, 2, priority=lambda key: 0)
+
+
+def test_a_small_table_that_a_large_one_reads_is_as_urgent_as_the_large_one():
+    graph = {"prices": set(), "runs": set(), "usage": {"prices", "runs"}, "audit": set(), "tiny": set()}
+    sizes = {"prices": 1, "runs": 20, "usage": 100, "audit": 50, "tiny": 0}
+    assert silver.critical_sizes(graph, sizes) == {"prices": 100, "runs": 100, "usage": 100, "audit": 50, "tiny": 0}
+    started: list[str] = []
+    silver._run_in_dependency_order(graph, started.append, 1, silver.critical_sizes(graph, sizes).__getitem__)
+    assert started[:3] in (["prices", "runs", "usage"], ["runs", "prices", "usage"])

@@ -130,3 +130,19 @@ def test_rerun_gives_the_same_silver_and_quarantine(spark, config, report):
     pd.testing.assert_frame_equal(
         again.accounting_frame().drop(columns="seconds"), first.accounting_frame().drop(columns="seconds")
     )
+
+
+def test_ranking_only_the_repeated_keys_keeps_the_same_rows_as_ranking_every_row(spark, config, report, monkeypatch):
+    # the tables with removed duplicates and the silver tables their rules read, built twice in scratch schemas:
+    # as usual (only the rows of repeated keys ranked) and with every row ranked
+    repeated = [item.table_key for item in report.tables if item.duplicates_removed]
+    assert repeated, "the ci account should carry duplicate rows"
+    rules = [rule for key in repeated for rule in silver.quality.suite_rules(silver.quality.load_suite(config, key))]
+    keys = sorted({*repeated, *(ref for rule in rules for ref in rule.references)})
+    builds = {}
+    for limit, schema in ((silver.RANKED_KEYS_LIMIT, "hm_test_rank_some"), (0, "hm_test_rank_all")):
+        monkeypatch.setattr(silver, "RANKED_KEYS_LIMIT", limit)
+        scratch = config.with_overrides({"schemas.silver": schema, "schemas.ops": schema})
+        built = silver.build_silver(spark, scratch, f"test-{schema}", only=keys)
+        builds[schema] = {key: (_checksum(spark, scratch, key), built.table(key).exact_duplicates) for key in repeated}
+    assert builds["hm_test_rank_some"] == builds["hm_test_rank_all"]
