@@ -34,12 +34,11 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from hm_utils import io, quality, system_schema, tables
+from hm_utils import io, quality, scheduling, system_schema, tables
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError, QualityGateError, TableNotFoundError
 
@@ -49,7 +48,6 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 QUARANTINE_KEY = "silver.quarantine"
 RESULTS_KEY = "ops.quality_results"
@@ -196,7 +194,7 @@ def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[st
     """Rebuild silver tables (all, or the `only` silver keys) from bronze; see the module docstring.
 
     Up to `silver.parallelism` tables are built at the same time (a table only after the tables its
-    rules read, the largest bronze table first): small tables spend most of their time in round trips
+    rules read; see `hm_utils.scheduling.urgency` for which first): small tables spend most of their time in round trips
     and catalog updates, which overlap well with another table's Spark job.
     """
     started = time.perf_counter()
@@ -206,16 +204,20 @@ def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[st
     build_order(rules)  # a ConfigError on a reference cycle, before any work
     tolerance = float(config.get("silver.max_quarantine_fraction", 0.05))
     views: list[str] = []  # temporary views the rule checks read; dropped once the quarantine is written
-    # the largest tables (and what they wait for) start first, so that a large one does not run alone at the end
+    # tables that others wait for start first, then the largest (a large one must not run alone at the end)
     sizes = {key: io.local_size_bytes(config, str(tables.get_spec(config, key).upstream)) for key in keys}
-    priorities = critical_sizes(dependency_graph(rules), sizes)
+    priorities = scheduling.urgency(dependency_graph(rules), sizes)
 
     def build_one(key: str) -> tuple[TableQuality, DataFrame | None]:
         return _build_table(spark, config, key, suites[key], rules[key], run_id, views, tolerance)
 
     try:
-        done = _run_in_dependency_order(
-            dependency_graph(rules), build_one, int(config.get("silver.parallelism", 2)), priorities.__getitem__
+        done = scheduling.run_in_dependency_order(
+            dependency_graph(rules),
+            build_one,
+            int(config.get("silver.parallelism", 2)),
+            priorities.__getitem__,
+            "silver",
         )
         built = [done[key][0] for key in keys]
         _write_quarantine(
@@ -237,40 +239,6 @@ def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[st
             "expectations/, or raise silver.max_quarantine_fraction if the rows are acceptable",
         )
     return report
-
-
-def critical_sizes(graph: dict[str, set[str]], sizes: dict[str, int]) -> dict[str, int]:
-    """Each table's size, raised to the largest size among the tables that read it (directly or not): a
-    small table that a large one waits for is as urgent as the large one."""
-    result = dict(sizes)
-    for key in reversed(list(TopologicalSorter(graph).static_order())):  # readers before what they read
-        for dependency in graph[key]:
-            result[dependency] = max(result[dependency], result[key])
-    return result
-
-
-def _run_in_dependency_order(
-    graph: dict[str, set[str]], work: Callable[[str], T], parallelism: int, priority: Callable[[str], float]
-) -> dict[str, T]:
-    """`work(key)` for every key of `graph`, a key only after its dependencies, `parallelism` at a time;
-    of the keys ready to start, the one with the highest `priority` first."""
-    sorter = TopologicalSorter(graph)
-    sorter.prepare()
-    results: dict[str, T] = {}
-    ready: list[str] = []
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="silver") as pool:
-        running: dict[Future[T], str] = {}
-        while sorter.is_active():
-            ready = sorted([*ready, *sorter.get_ready()], key=priority)
-            while ready and len(running) < max(1, parallelism):
-                key = ready.pop()
-                running[pool.submit(work, key)] = key
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                key = running.pop(future)
-                results[key] = future.result()  # re-raises the table's error; running tables finish first
-                sorter.done(key)
-    return results
 
 
 def _build_table(

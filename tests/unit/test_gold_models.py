@@ -139,3 +139,21 @@ def test_constraint_ddl_of_the_real_models_declares_every_primary_key(cfg, all_m
     declared = [s for s in plan.statements if "primary key" in s and "add constraint" in s]
     assert len(declared) == len(all_models)
     assert any("fct_usage_hourly_fk" in s and "dim_sku" in s for s in plan.statements)
+
+
+def test_the_gold_build_plan_builds_every_model_once_after_the_tables_it_reads(config):
+    from hm_utils import gold
+    from hm_utils.gold import cost, operations
+
+    graph, builds, inputs = gold.build_plan(None, config, "plan")
+    assert set(graph) == set(builds) == set(inputs)
+    produced = [table for node in graph for table in (cost.USAGE_TABLES if node == gold.USAGE_FACTS else [node])]
+    assert sorted(produced) == sorted(models.load_models())
+    assert all(dependency in graph for dependencies in graph.values() for dependency in dependencies)
+    assert graph[gold.USAGE_FACTS] == {"dim_sku", "dim_workspace"}
+    assert graph["fct_job_runs"] == {"dim_cluster", gold.USAGE_FACTS}
+    assert graph["agg_daily_jobs"] == {"fct_job_runs", "dim_job"}
+    assert graph["agg_daily_security"] == {"fct_audit_events"}
+    from_silver = {spec.table for spec in operations.DATED_TABLES if not spec.input_name.startswith("gold.")}
+    assert {node for node, reads in graph.items() if not reads} >= from_silver
+    assert inputs[gold.USAGE_FACTS] == "silver.billing_usage"

@@ -3,16 +3,17 @@
 `build_gold(spark, config, run_id)` runs every builder in dependency order, reconciles, declares the keys on
 Databricks and returns a :class:`GoldReport`; a failed reconciliation raises :class:`ReconciliationError`.
 
-Order: the dimensions (cost: dim_date, dim_workspace, dim_sku, dim_identity; operations: dim_job, dim_cluster,
-...), `gold.parallelism` at a time → usage facts (fct_usage_hourly first; fct_cost_allocation, fct_usage_daily,
-fct_cost_by_tag, agg_daily_cost from it) then the operations facts that read them (e.g. run cost from
-fct_cost_allocation), beside the operations facts refreshed by date from silver → reconciliation.
+Order: a build starts once the gold tables it reads are built, `gold.parallelism` builds at a time, the most
+urgent first (`hm_utils.scheduling.urgency`: the longest chain waiting for it, then the input size), so that
+the usage chain (dim_sku → usage facts → job runs → agg_daily_jobs) starts early while the dimensions and the
+facts refreshed by date from silver fill the other slot; :func:`build_plan` declares the graph. The usage facts
+are one build: fct_usage_hourly first, then fct_cost_allocation, fct_usage_daily, fct_cost_by_tag and
+agg_daily_cost from it. Reconciliation runs when every table is built.
 
-The operations side (`hm_utils.gold.operations`) exposes `build_dimension(spark, config, run_id, table)`,
-`build_whole_facts(spark, config, run_id)` and `refresh_dated_tables(spark, config)`, returning table builds; this
-module's builders
-(`dimensions.build_<table>`) return DataFrames that are conformed to their model and written whole, and
-`cost.build_usage_facts` refreshes the usage tables by date.
+The operations side (`hm_utils.gold.operations`) exposes `build_dimension`, `build_whole_fact` and
+`refresh_dated_table`, returning table builds; this module's builders (`dimensions.build_<table>`) return
+DataFrames that are conformed to their model and written whole, and `cost.build_usage_facts` refreshes the usage
+tables by date.
 """
 
 from __future__ import annotations
@@ -20,12 +21,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from hm_utils import io, tables
+from hm_utils import io, scheduling, tables
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError, HealthMonitorError
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COST_DIMENSIONS = ("dim_date", "dim_workspace", "dim_sku", "dim_identity")
+USAGE_FACTS = "usage_facts"  # the build that writes cost.USAGE_TABLES
 
 
 class ReconciliationError(HealthMonitorError):
@@ -86,7 +87,7 @@ class GoldReport:
 
 def build_gold(spark: SparkSession, config: Config, run_id: str) -> GoldReport:
     """Build every gold table, reconcile and declare constraints; raises ReconciliationError on a failed check."""
-    from hm_utils.gold import cost, dimensions, models, operations, reconcile
+    from hm_utils.gold import models, reconcile
 
     started = time.perf_counter()
     report = GoldReport(run_id=run_id)
@@ -97,21 +98,16 @@ def build_gold(spark: SparkSession, config: Config, run_id: str) -> GoldReport:
             where="src/hm_utils/gold_models/",
             fix="fix the model files (pytest tests/unit/test_gold_models.py lists all problems)",
         )
-    dimension_builds = [
-        partial(_run, spark, config, run_id, table, getattr(dimensions, f"build_{table}")) for table in COST_DIMENSIONS
-    ] + [partial(operations.build_dimension, spark, config, run_id, table) for table in operations.DIMENSION_BUILDERS]
-
-    def usage_then_facts() -> list[TableBuild]:
-        usage = cost.build_usage_facts(spark, config, run_id)
-        return usage + _converted(operations.build_whole_facts(spark, config, run_id))
-
-    # `gold.parallelism` builds at a time (a Spark Connect session runs them side by side): the dimensions
-    # (silver only), then the usage facts and the facts that read them beside the date-refreshed facts.
-    with ThreadPoolExecutor(int(config.get("gold.parallelism", 2)), thread_name_prefix="gold") as pool:
-        report.tables.extend(_converted(list(pool.map(lambda build: build(), dimension_builds))))
-        chained = pool.submit(usage_then_facts)
-        dated = pool.submit(operations.refresh_dated_tables, spark, config)
-        report.tables.extend(chained.result() + _converted(dated.result()))
+    graph, builds, inputs = build_plan(spark, config, run_id)
+    sizes = {node: io.local_size_bytes(config, key) if key else 0 for node, key in inputs.items()}
+    done = scheduling.run_in_dependency_order(
+        graph,
+        lambda node: builds[node](),
+        int(config.get("gold.parallelism", 2)),
+        scheduling.urgency(graph, sizes).__getitem__,
+        "gold",
+    )
+    report.tables.extend(build for node in graph for build in done[node])
     report.checks = reconcile.run_checks(spark, config, run_id)
     built = [b.key for b in report.tables if io.table_exists(spark, config, b.key)]
     report.logical_keys = models.apply_constraints(spark, config, built).logical_keys
@@ -126,6 +122,50 @@ def build_gold(spark: SparkSession, config: Config, run_id: str) -> GoldReport:
             "silver dropped or duplicated usage rows, or a price window overlaps",
         )
     return report
+
+
+def build_plan(
+    spark: SparkSession, config: Config, run_id: str
+) -> tuple[dict[str, set[str]], dict[str, Callable[[], list[TableBuild]]], dict[str, str | None]]:
+    """The gold build as a graph: each build → the builds whose tables it reads, what each build does (its table
+    builds), and its main input table (registry key, for the build's size). One build, USAGE_FACTS, writes all
+    of `cost.USAGE_TABLES` (they share one refresh window)."""
+    from hm_utils.gold import cost, dimensions, operations
+
+    graph: dict[str, set[str]] = {}
+    builds: dict[str, Callable[[], list[TableBuild]]] = {}
+    inputs: dict[str, str | None] = {}
+
+    def node(name: str, reads: set[str], build: Callable[[], list[TableBuild]], upstream: str | None) -> None:
+        graph[name] = {USAGE_FACTS if read in cost.USAGE_TABLES else read for read in reads}
+        builds[name] = build
+        inputs[name] = upstream
+
+    def upstream_of(table: str) -> str | None:
+        return tables.get_spec(config, f"gold.{table}").upstream
+
+    for table in COST_DIMENSIONS:
+        builder = getattr(dimensions, f"build_{table}")
+        node(
+            table, set(), partial(lambda t, b: [_run(spark, config, run_id, t, b)], table, builder), upstream_of(table)
+        )
+    for table in operations.DIMENSION_BUILDERS:
+        build = partial(lambda t: _converted([operations.build_dimension(spark, config, run_id, t)]), table)
+        node(table, set(), build, upstream_of(table))
+    node(
+        USAGE_FACTS,
+        {"dim_sku", "dim_workspace"},
+        lambda: cost.build_usage_facts(spark, config, run_id),
+        upstream_of("fct_usage_hourly"),
+    )
+    for table, reads in operations.FACT_READS.items():
+        build = partial(lambda t: _converted([operations.build_whole_fact(spark, config, run_id, t)]), table)
+        node(table, set(reads), build, upstream_of(table))
+    for spec in operations.DATED_TABLES:
+        reads = {spec.input_name.removeprefix("gold.")} if spec.input_name.startswith("gold.") else set()
+        build = partial(lambda s: _converted([operations.refresh_dated_table(spark, config, s)]), spec)
+        node(spec.table, reads, build, upstream_of(spec.table))
+    return graph, builds, inputs
 
 
 def _run(spark: SparkSession, config: Config, run_id: str, table: str, builder: Callable[..., Any]) -> TableBuild:

@@ -1053,7 +1053,16 @@ FACT_BUILDERS: dict[str, Builder] = {
     "fct_warehouse_events": build_fct_warehouse_events,
     "agg_daily_jobs": build_agg_daily_jobs,
 }
-"""Rebuilt whole, in this order; need the dimensions and gold-cost's fct_usage_hourly and fct_cost_allocation."""
+"""Rebuilt whole; they read silver and the gold tables in FACT_READS."""
+
+FACT_READS: dict[str, tuple[str, ...]] = {
+    "fct_job_runs": ("dim_cluster", "fct_cost_allocation"),
+    "fct_task_runs": (),
+    "fct_pipeline_updates": ("fct_usage_hourly",),
+    "fct_warehouse_events": (),
+    "agg_daily_jobs": ("fct_job_runs", "dim_job"),
+}
+"""The gold tables each of FACT_BUILDERS reads (built before it)."""
 
 
 @dataclass(frozen=True)
@@ -1072,25 +1081,24 @@ def build_dimension(spark: SparkSession, config: Config, run_id: str, table: str
 
 
 def build_facts(spark: SparkSession, config: Config, run_id: str) -> list[TableBuild]:
-    """Write the operational facts and summaries; call after the dimensions and gold-cost's usage facts."""
-    return build_whole_facts(spark, config, run_id) + refresh_dated_tables(spark, config)
+    """Write the operational facts and summaries, one at a time; call after the dimensions and gold-cost's
+    usage facts (the gold build runs the same builds side by side instead)."""
+    whole = [build_whole_fact(spark, config, run_id, table) for table in FACT_BUILDERS]
+    return whole + [refresh_dated_table(spark, config, spec) for spec in DATED_TABLES]
 
 
-def build_whole_facts(spark: SparkSession, config: Config, run_id: str) -> list[TableBuild]:
-    """FACT_BUILDERS' tables, in order; they read the dimensions and gold-cost's usage facts."""
-    return [_build_whole(spark, config, run_id, table, builder) for table, builder in FACT_BUILDERS.items()]
+def build_whole_fact(spark: SparkSession, config: Config, run_id: str, table: str) -> TableBuild:
+    """One of FACT_BUILDERS' tables, rebuilt whole; the tables of its FACT_READS must be built."""
+    return _build_whole(spark, config, run_id, table, FACT_BUILDERS[table])
 
 
-def refresh_dated_tables(spark: SparkSession, config: Config) -> list[TableBuild]:
-    """DATED_TABLES, in order, refreshed by date; they read silver (and the dated tables before them) only."""
-    reports = []
-    for spec in DATED_TABLES:
-        started = time.perf_counter()
-        result = refresh_by_date(spark, config, spec)
-        rows = result.rows if result else int(io.read_table(spark, config, f"gold.{spec.table}").count())
-        mode = result.mode if result else "unchanged"
-        reports.append(TableBuild(spec.table, mode, rows, round(time.perf_counter() - started, 2)))
-    return reports
+def refresh_dated_table(spark: SparkSession, config: Config, spec: DatedTable) -> TableBuild:
+    """One of DATED_TABLES refreshed by date (see refresh_by_date); it reads silver or the gold table it names."""
+    started = time.perf_counter()
+    result = refresh_by_date(spark, config, spec)
+    rows = result.rows if result else int(io.read_table(spark, config, f"gold.{spec.table}").count())
+    mode = result.mode if result else "unchanged"
+    return TableBuild(spec.table, mode, rows, round(time.perf_counter() - started, 2))
 
 
 def _build_whole(spark: SparkSession, config: Config, run_id: str, table: str, builder: Builder) -> TableBuild:

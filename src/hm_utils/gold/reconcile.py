@@ -27,7 +27,7 @@ from hm_utils.gold.cost import COST_TYPE, OWNER_RULES, UNALLOCATED
 from hm_utils.gold.dimensions import PRICE_FIELDS
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, Row, SparkSession
 
 ACCOUNT = "account"
 RESULT_COLUMNS = (
@@ -146,16 +146,15 @@ def run_checks(spark: SparkSession, config: Config, run_id: str) -> list[CheckRe
         rows = rows.unionByName(frame)
     io.write_table(spark, config, "ops.reconciliation", rows.withColumn("checked_at", F.current_timestamp()), "upsert")
     written = io.read_table(spark, config, "ops.reconciliation").where(F.col("run_id") == run_id)
-    names = written.select("check_name").distinct().orderBy("check_name").collect()
-    return [_summarise(written.where(F.col("check_name") == row["check_name"])) for row in names]
+    return [_result(row) for row in _summaries(written).orderBy("check_name").collect()]
 
 
-def _summarise(frame: DataFrame) -> CheckResult:
+def _summaries(frame: DataFrame) -> DataFrame:
+    """One row per check of `frame` (ops.reconciliation rows): scopes, failures and the account-level figures."""
     from pyspark.sql import functions as F
 
     account = F.col("scope") == ACCOUNT
-    row = frame.agg(
-        F.first("check_name").alias("check_name"),
+    return frame.groupBy("check_name").agg(
         F.count(F.lit(1)).alias("scopes"),
         F.count_if(~F.col("passed")).alias("failed"),
         F.max(F.when(account, F.col("expected_value"))).alias("expected_value"),
@@ -164,7 +163,10 @@ def _summarise(frame: DataFrame) -> CheckResult:
         F.max(F.when(account, F.col("actual_rows"))).alias("actual_rows"),
         F.max(F.when(account, F.col("message"))).alias("message"),
         F.max(F.when(~F.col("passed"), F.col("scope"))).alias("failed_scope"),
-    ).first()
+    )
+
+
+def _result(row: Row) -> CheckResult:
     expected = row["expected_value"] if row["expected_value"] is not None else row["expected_rows"]
     actual = row["actual_value"] if row["actual_value"] is not None else row["actual_rows"]
     detail = row["message"] or ""
