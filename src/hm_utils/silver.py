@@ -193,9 +193,9 @@ def build_order(rules_by_table: dict[str, list[quality.Rule]]) -> list[str]:
 def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[str] | None = None) -> SilverReport:
     """Rebuild silver tables (all, or the `only` silver keys) from bronze; see the module docstring.
 
-    Up to `silver.parallelism` tables are built at the same time (a table only after the tables its
-    rules read; see `hm_utils.scheduling.urgency` for which first): small tables spend most of their time in round trips
-    and catalog updates, which overlap well with another table's Spark job.
+    Up to `silver.parallelism` tables are built at the same time, a table only after the tables its
+    rules read (`hm_utils.scheduling.urgency` says which first): small tables spend most of their
+    time in round trips and catalog updates, which overlap well with another table's Spark job.
     """
     started = time.perf_counter()
     keys = list(only) if only else silver_keys(config)
