@@ -2,8 +2,9 @@
 
 The benchmark uses its own engine home and port (`.hm-bench`, 15022) so it never touches the
 account of `hm run`, starts that engine fresh, and samples the resident memory of the engine
-JVM and of this process every 0.2 s to report the peak. Scale 1.0 is one day of a large account:
-about 500,000 usage rows, 50,000 job-run timeline rows, 1,000,000 audit rows, 100,000 queries.
+JVM and of this process every 0.2 s to report the peak, over the whole run and per step.
+Scale 1.0 is one day of a large account: about 500,000 usage rows, 50,000 job-run timeline
+rows, 1,000,000 audit rows, 100,000 queries.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class PeakMemory:
         self.engine_pid: int | None = None
         self.peak_engine = 0
         self.peak_client = 0
+        self.step = "start"  # the peaks are also kept per step: set this when a step begins
+        self.by_step: dict[str, dict[str, int]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -56,14 +59,16 @@ class PeakMemory:
     def _run(self) -> None:
         me = psutil.Process(os.getpid())
         while not self._stop.is_set():
-            self.peak_client = max(self.peak_client, me.memory_info().rss)
+            client, engine = me.memory_info().rss, 0
             if self.engine_pid:
                 try:
                     root = psutil.Process(self.engine_pid)
-                    total = root.memory_info().rss + sum(_private_memory(p) for p in root.children(recursive=True))
-                    self.peak_engine = max(self.peak_engine, total)
+                    engine = root.memory_info().rss + sum(_private_memory(p) for p in root.children(recursive=True))
                 except psutil.Error:
                     pass
+            self.peak_client, self.peak_engine = max(self.peak_client, client), max(self.peak_engine, engine)
+            step = self.by_step.setdefault(self.step, {"engine": 0, "client": 0})
+            step["engine"], step["client"] = max(step["engine"], engine), max(step["client"], client)
             self._stop.wait(self.interval)
 
 
@@ -96,6 +101,7 @@ def run_benchmark(
     )
     steps: dict[str, dict[str, float]] = {}
     with PeakMemory() as memory:
+        memory.step = "engine_start"
         started = time.perf_counter()
         engine.ensure_running()
         memory.engine_pid = engine.status().pid
@@ -106,14 +112,21 @@ def run_benchmark(
         _drop_layer_schemas(spark, config)
 
         started = time.perf_counter()
+        memory.step = "simulate"
         sim = simulation.run_simulation(config, options, spark=spark)
         steps["simulate"] = _step(time.perf_counter() - started, sum(sim.rows.values()))
         source_rows = sum(sim.rows.values())
         progress(f"simulated {source_rows:,} rows in {steps['simulate']['seconds']} s")
 
-        for result in layers.build_layers(
-            spark, config, "bench", on_done=lambda r: progress(f"{r.layer} in {r.seconds:.1f} s")
-        ):
+        order = [layer for layer, _, _ in layers.LAYER_STEPS]
+        following = dict(zip(order, [*order[1:], "end"], strict=True))
+        memory.step = order[0]
+
+        def layer_done(result: layers.LayerResult) -> None:
+            progress(f"{result.layer} in {result.seconds:.1f} s")
+            memory.step = following[result.layer]
+
+        for result in layers.build_layers(spark, config, "bench", on_done=layer_done):
             steps[result.layer] = _step(result.seconds, source_rows)
     spark.stop()  # before the server: an open session retries against a stopped server for minutes at exit
     engine.stop()
@@ -127,6 +140,11 @@ def run_benchmark(
             sum(v["seconds"] for k, v in steps.items() if k in ("bronze", "silver", "gold")), 2
         ),
         "peak_memory_mb": {"engine": round(memory.peak_engine / 2**20), "client": round(memory.peak_client / 2**20)},
+        "peak_memory_mb_by_step": {
+            step: {process: round(peak / 2**20) for process, peak in peaks.items()}
+            for step, peaks in memory.by_step.items()
+            if step in steps
+        },
         "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30)},
     }
 
@@ -166,9 +184,11 @@ def _drop_layer_schemas(spark, config) -> None:
 def format_table(figures: dict[str, Any]) -> str:
     """Human-readable version of the figures."""
     lines = [f"scale {figures['scale']} · {figures['workspaces']} workspaces · {figures['source_rows']:,} source rows"]
+    by_step = figures.get("peak_memory_mb_by_step", {})
     for name, step in figures["steps"].items():
         rate = f"{step['rows_per_second']:>12,} rows/s" if "rows_per_second" in step else ""
-        lines.append(f"  {name:<14} {step['seconds']:>8.1f} s {rate}")
+        peak = f" · peak engine {by_step[name]['engine']:,} MB" if name in by_step else ""
+        lines.append(f"  {name:<14} {step['seconds']:>8.1f} s {rate}{peak}")
     lines.append(f"  bronze→gold    {figures['bronze_through_gold_seconds']:>8.1f} s")
     memory = figures["peak_memory_mb"]
     lines.append(f"  peak memory    engine {memory['engine']:,} MB · client {memory['client']:,} MB")

@@ -82,3 +82,19 @@ def test_private_memory_of_a_child_process_counts():
         assert peak >= rss + 190 * MB
     finally:
         _stop(engine)
+
+
+def test_peaks_are_also_kept_for_the_step_that_was_running():
+    engine = _start_engine(300, "shared")
+    try:
+        with PeakMemory(interval=0.05) as memory:
+            memory.step = "before"
+            time.sleep(0.3)
+            memory.step, memory.engine_pid = "during", engine.pid
+            time.sleep(0.5)
+        assert memory.by_step["before"]["engine"] == 0
+        assert memory.by_step["during"]["engine"] >= 300 * MB
+        assert memory.by_step["during"]["engine"] == memory.peak_engine
+        assert max(peaks["client"] for peaks in memory.by_step.values()) == memory.peak_client
+    finally:
+        _stop(engine)
