@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[local,dev]'
+	$(BIN)/hm spark prepare
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -213,6 +213,15 @@ def spark_down(env: EnvOption = None, set_: SetOption = None) -> None:
     typer.echo("stopped" if stopped else "not running")
 
 
+@spark_app.command("prepare")
+def spark_prepare(env: EnvOption = None, set_: SetOption = None) -> None:
+    """Record the engine's class archive once per installation (make setup runs it): later engines
+    start in about half the time."""
+    from hm_utils.spark import record_class_archive
+
+    record_class_archive(_config(env, set_), progress=typer.echo)
+
+
 @spark_app.command("status")
 def spark_status(env: EnvOption = None, set_: SetOption = None) -> None:
     """Show whether the local engine runs, its address and log."""

@@ -126,3 +126,47 @@ def test_a_stopped_engine_started_by_this_process_is_not_seen_alive():
     while _pid_alive(process.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert time.monotonic() < deadline, "an exited child is still reported alive"
+
+
+def test_engine_maps_the_class_archive_once_recorded_and_records_one_only_when_asked(tmp_path, monkeypatch):
+    from hm_utils import spark as spark_module
+
+    archive = tmp_path / "engine.jsa"
+    monkeypatch.setattr(spark_module, "class_archive", lambda: archive)
+    engine = spark_module.LocalEngine(config_module.load("local", {}))
+
+    def flags() -> str:
+        command = engine.command()
+        return next(item for item in command if item.startswith("spark.driver.extraJavaOptions="))
+
+    assert "SharedArchiveFile" not in flags()  # nothing recorded yet: a plain start
+    archive.write_bytes(b"x")
+    assert f"-XX:SharedArchiveFile={archive}" in flags()
+    engine.record_archive = tmp_path / "engine.recording"
+    assert f"-XX:ArchiveClassesAtExit={engine.record_archive}" in flags() and "SharedArchiveFile" not in flags()
+
+
+def test_engine_starts_without_an_unreadable_class_archive_and_removes_it(tmp_path, monkeypatch):
+    """A torn archive makes the JVM exit at once; the engine deletes it and starts plainly."""
+    import socket
+
+    from hm_utils import spark as spark_module
+
+    recorded = spark_module.class_archive()
+    if not recorded.is_file():
+        pytest.skip("no recorded class archive to tear: `hm spark prepare` (make setup) records it")
+    archive = tmp_path / "torn.jsa"
+    with recorded.open("rb") as whole:
+        archive.write_bytes(whole.read(1 << 20))  # the first MB: a valid header over missing regions
+    monkeypatch.setattr(spark_module, "class_archive", lambda: archive)
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port = probe.getsockname()[1]
+    engine = spark_module.LocalEngine(
+        config_module.load("ci", {"paths.home": str(tmp_path / "home"), "spark.local.port": port})
+    )
+    try:
+        assert engine.ensure_running().running
+        assert not archive.exists()
+    finally:
+        engine.stop()
