@@ -72,13 +72,11 @@ def record_class_archive(config: Config, progress=print) -> Path | None:
         return archive
     archive.parent.mkdir(parents=True, exist_ok=True)
     recording = archive.with_suffix(f".{os.getpid()}.recording")
+    started = time.perf_counter()
+    failure = ""
     with tempfile.TemporaryDirectory(prefix="hm-prepare-") as scratch:
-        with socket.socket() as probe:
-            probe.bind(("localhost", 0))
-            port = probe.getsockname()[1]
-        engine = LocalEngine(config.with_overrides({"paths.home": scratch, "spark.local.port": port}))
+        engine = LocalEngine(config.with_overrides({"paths.home": scratch, "spark.local.port": free_port()}))
         engine.record_archive = recording
-        started = time.perf_counter()
         try:
             engine.ensure_running()
             from pyspark.sql import SparkSession
@@ -90,17 +88,25 @@ def record_class_archive(config: Config, progress=print) -> Path | None:
                 spark.sql(query).toPandas()
             spark.stop()
         except Exception as error:  # noqa: BLE001 — without the archive engines only start slower
-            progress(f"engine class archive: the recording workload failed ({error}); engines start without it")
-            recording.unlink(missing_ok=True)
+            failure = f"the recording workload failed ({error})"
         finally:
             engine.stop(timeout=300)  # the JVM writes the archive as it exits
-    if not recording.is_file() or recording.stat().st_size == 0:
+    if not failure and (not recording.is_file() or recording.stat().st_size == 0):
+        failure = f"the engine wrote no archive (see {engine.log_file})"
+    if failure:
         recording.unlink(missing_ok=True)
-        progress("engine class archive not recorded (the engine starts without it)")
+        progress(f"engine class archive not recorded: {failure}; engines start without it")
         return None
     recording.replace(archive)
     progress(f"engine class archive recorded in {time.perf_counter() - started:.0f} s: {archive}")
     return archive
+
+
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
 
 
 def get_spark(config: Config) -> SparkSession:

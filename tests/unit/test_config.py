@@ -148,8 +148,6 @@ def test_engine_maps_the_class_archive_once_recorded_and_records_one_only_when_a
 
 def test_engine_starts_without_an_unreadable_class_archive_and_removes_it(tmp_path, monkeypatch):
     """A torn archive makes the JVM exit at once; the engine deletes it and starts plainly."""
-    import socket
-
     from hm_utils import spark as spark_module
 
     recorded = spark_module.class_archive()
@@ -159,11 +157,8 @@ def test_engine_starts_without_an_unreadable_class_archive_and_removes_it(tmp_pa
     with recorded.open("rb") as whole:
         archive.write_bytes(whole.read(1 << 20))  # the first MB: a valid header over missing regions
     monkeypatch.setattr(spark_module, "class_archive", lambda: archive)
-    with socket.socket() as probe:
-        probe.bind(("localhost", 0))
-        port = probe.getsockname()[1]
     engine = spark_module.LocalEngine(
-        config_module.load("ci", {"paths.home": str(tmp_path / "home"), "spark.local.port": port})
+        config_module.load("ci", {"paths.home": str(tmp_path / "home"), "spark.local.port": spark_module.free_port()})
     )
     try:
         assert engine.ensure_running().running
