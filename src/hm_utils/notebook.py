@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,11 @@ def widget_values(defaults: dict[str, Any]) -> dict[str, Any]:
 def start(**parameters: Any) -> StepContext:
     """Resolve parameters (`env`, `overrides`, `run_id` and the step's own) and load the config."""
     params = widget_values(parameters)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True)
+    # the step's own progress at INFO; libraries (Great Expectations registers hundreds of INFO lines
+    # on import) only from WARNING, so the executed notebook shows what the step did
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger("hm_utils").setLevel(logging.INFO)
+    # tqdm (imported by Great Expectations) warns in every kernel without ipywidgets; no progress bars are shown
+    warnings.filterwarnings("ignore", message="IProgress not found")
     config = config_module.load(params.get("env") or None, params.get("overrides") or None)
     return StepContext(params=params, config=config, run_id=str(params.get("run_id") or "interactive"))

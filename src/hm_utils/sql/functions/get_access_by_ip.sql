@@ -27,9 +27,9 @@ return
       count(*) as events,
       count_if(e.is_failed) as failed_events,
       count_if(e.is_failed_login) as failed_logins,
-      count(distinct e.user_email) as distinct_users,
+      cast(size(collect_set(e.user_email)) as bigint) as distinct_users,
       array_join(slice(array_sort(collect_set(e.user_email)), 1, 5), ',') as users,
-      count(distinct e.workspace_id) as workspaces,
+      cast(size(collect_set(e.workspace_id)) as bigint) as workspaces,
       min(e.event_time) as first_seen,
       max(e.event_time) as last_seen
     from {gold.fct_audit_events} as e

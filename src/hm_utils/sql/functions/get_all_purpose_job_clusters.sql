@@ -29,7 +29,8 @@ return
   ),
   shares as (
     select a.workspace_id as workspace_id, a.cluster_id as cluster_id,
-      count(distinct a.job_id) as jobs, count(distinct a.job_run_id) as job_runs, sum(a.list_cost) as job_run_list_cost
+      cast(size(collect_set(a.job_id)) as bigint) as jobs, cast(size(collect_set(a.job_run_id)) as bigint) as job_runs,
+      sum(a.list_cost) as job_run_list_cost
     from {gold.fct_cost_allocation} as a
     left join ws as w on w.workspace_id = a.workspace_id
     where a.usage_date between start_date and end_date
@@ -52,18 +53,25 @@ return
     from cluster_skus as c
   ),
   prices as (
-    select sku_name, cloud, usage_unit, max(list_price) as list_price
-    from {gold.dim_sku} where is_current group by sku_name, cloud, usage_unit
+    -- current list prices by (sku, cloud, unit) in one map: both rates of a cluster are looked up in it
+    select map_from_entries(collect_list(struct(concat_ws('|', sku_name, cloud, usage_unit), list_price))) as rate
+    from (
+      select sku_name, cloud, usage_unit, max(list_price) as list_price
+      from {gold.dim_sku} where is_current group by sku_name, cloud, usage_unit
+    ) as p
   ),
-  savings as (
+  rated as (
     select s.*, m.sku_name as ap_sku_name, replace(m.sku_name, 'ALL_PURPOSE', 'JOBS') as jobs_sku_name,
-      ap.list_price as ap_rate, jp.list_price as jobs_rate, m.cluster_list_cost as cluster_list_cost,
-      1 - try_divide(cast(jp.list_price as double), cast(ap.list_price as double)) as saving_ratio
+      p.rate[concat_ws('|', m.sku_name, m.cloud, m.usage_unit)] as ap_rate,
+      p.rate[concat_ws('|', replace(m.sku_name, 'ALL_PURPOSE', 'JOBS'), m.cloud, m.usage_unit)] as jobs_rate,
+      m.cluster_list_cost as cluster_list_cost
     from shares as s
     left join cluster_main as m on m.workspace_id = s.workspace_id and m.cluster_id = s.cluster_id and m.sku_order = 1
-    left join prices as ap on ap.sku_name = m.sku_name and ap.cloud = m.cloud and ap.usage_unit = m.usage_unit
-    left join prices as jp on jp.sku_name = replace(m.sku_name, 'ALL_PURPOSE', 'JOBS') and jp.cloud = m.cloud
-      and jp.usage_unit = m.usage_unit
+    cross join prices as p
+  ),
+  savings as (
+    select r.*, 1 - try_divide(cast(r.jobs_rate as double), cast(r.ap_rate as double)) as saving_ratio
+    from rated as r
   ),
   ranked as (
     select v.*, cast(v.job_run_list_cost * v.saving_ratio as decimal(38,6)) as estimated_saving,

@@ -46,11 +46,11 @@ return
   job_stats as (
     select workspace_id,
       try_divide(cast(count_if(is_failure) as double), cast(count(*) as double)) as failure_share,
-      count(distinct case when is_failure then job_id end) as failing_jobs,
+      cast(size(collect_set(case when is_failure then job_id end)) as bigint) as failing_jobs,
       max_by(job_id, case when is_failure then 1 else 0 end + failed_list_cost / 1e9) as worst_failing_job,
       try_divide(cast(sum(coalesce(queue_seconds, 0) + coalesce(setup_seconds, 0)) as double),
         cast(sum(duration_seconds) as double)) as wait_share,
-      count(distinct case when coalesce(queue_seconds, 0) + coalesce(setup_seconds, 0) > 0 then job_id end) as waiting_jobs,
+      cast(size(collect_set(case when coalesce(queue_seconds, 0) + coalesce(setup_seconds, 0) > 0 then job_id end)) as bigint) as waiting_jobs,
       max_by(job_id, coalesce(queue_seconds, 0) + coalesce(setup_seconds, 0)) as worst_waiting_job
     from runs group by workspace_id
   ),
@@ -69,7 +69,7 @@ return
   ),
   idle_stats as (
     select workspace_id, cast(count_if(cpu_percent < 10) as double) as idle_hours,
-      count(distinct case when cpu_percent < 10 then cluster_id end) as idle_clusters,
+      cast(size(collect_set(case when cpu_percent < 10 then cluster_id end)) as bigint) as idle_clusters,
       max_by(cluster_id, case when cpu_percent < 10 then 1 else 0 end) as worst_idle_cluster
     from idle group by workspace_id
   ),

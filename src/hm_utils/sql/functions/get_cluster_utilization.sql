@@ -37,9 +37,9 @@ return
   ),
   util as (
     select u.workspace_id as workspace_id, u.cluster_id as cluster_id,
-      count(distinct u.hour_start) as hours_up,
+      cast(size(collect_set(u.hour_start)) as bigint) as hours_up,
       sum(u.node_minutes) / 60.0 as node_hours,
-      sum(case when not u.is_driver then u.instance_count else 0 end) / count(distinct u.hour_start) as avg_workers,
+      sum(case when not u.is_driver then u.instance_count else 0 end) / cast(size(collect_set(u.hour_start)) as bigint) as avg_workers,
       max(case when not u.is_driver then u.instance_count else 0 end) as max_workers,
       try_divide(sum(u.avg_cpu_percent * u.node_minutes), sum(u.node_minutes)) as avg_cpu_percent,
       max(u.peak_cpu_percent) as peak_cpu_percent,
@@ -50,7 +50,7 @@ return
       try_divide(sum(u.avg_mem_used_percent * u.node_minutes), sum(u.node_minutes)) as avg_mem_used_percent,
       max(u.peak_mem_used_percent) as peak_mem_used_percent,
       try_divide(sum(u.avg_cpu_wait_percent * u.node_minutes), sum(u.node_minutes)) as avg_cpu_wait_percent,
-      count(distinct case when u.avg_mem_swap_percent > 0 then u.hour_start end) as swap_hours
+      cast(size(collect_set(case when u.avg_mem_swap_percent > 0 then u.hour_start end)) as bigint) as swap_hours
     from {gold.fct_node_utilization_hourly} as u
     left join ws as w on w.workspace_id = u.workspace_id
     left join clusters as c on c.workspace_id = u.workspace_id and c.cluster_id = u.cluster_id
@@ -62,7 +62,6 @@ return
   costs as (
     select h.workspace_id as workspace_id, h.cluster_id as cluster_id, sum(h.list_cost) as list_cost
     from {gold.fct_usage_hourly} as h
-    left semi join util as t on t.workspace_id = h.workspace_id and t.cluster_id = h.cluster_id
     where h.usage_date between start_date and end_date and h.cluster_id is not null
     group by h.workspace_id, h.cluster_id
   ),

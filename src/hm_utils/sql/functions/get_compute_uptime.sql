@@ -41,7 +41,7 @@ return
   ),
   endpoints as (
     select s.workspace_id as workspace_id, coalesce(s.endpoint_id, s.endpoint_name) as resource_id, max(s.endpoint_name) as resource_name,
-      count(distinct s.hour_start) as uptime_hours, sum(s.requests) as requests, sum(s.failed_requests) as failed_requests
+      cast(size(collect_set(s.hour_start)) as bigint) as uptime_hours, sum(s.requests) as requests, sum(s.failed_requests) as failed_requests
     from {gold.fct_serving_usage} as s
     where s.usage_date between start_date and end_date
     group by s.workspace_id, coalesce(s.endpoint_id, s.endpoint_name)

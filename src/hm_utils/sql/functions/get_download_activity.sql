@@ -34,7 +34,7 @@ return
   bursts as (
     select window_start, workspace_id, user_email, count(*) as downloads,
       array_join(array_sort(collect_set(action_name)), ',') as actions,
-      count(distinct source_ip_address) as distinct_ips,
+      cast(size(collect_set(source_ip_address)) as bigint) as distinct_ips,
       min(event_time) as first_download, max(event_time) as last_download
     from downloads
     group by window_start, workspace_id, user_email

@@ -35,14 +35,24 @@ return
       and r.is_success
       and (workspace is null or r.workspace_id = workspace or w.workspace_name = workspace)
   ),
+  with_baseline as (
+    select r.*, percentile(case when not r.is_recent then r.minutes end, 0.5)
+      over (partition by r.workspace_id, r.job_id) as baseline_median_minutes
+    from runs as r
+  ),
+  flagged as (
+    select b.*, b.is_recent and b.minutes >= min_ratio * b.baseline_median_minutes as is_slow
+    from with_baseline as b
+  ),
   per_job as (
     select workspace_id, job_id,
       count_if(not is_recent) as baseline_runs,
       count_if(is_recent) as recent_runs,
-      percentile(case when not is_recent then minutes end, 0.5) as baseline_median_minutes,
+      max(baseline_median_minutes) as baseline_median_minutes,
       percentile(case when is_recent then minutes end, 0.5) as recent_median_minutes,
-      sum(case when is_recent then list_cost end) as recent_list_cost
-    from runs
+      sum(case when is_recent then list_cost end) as recent_list_cost,
+      min(case when is_slow then start_time end) as first_slow_run_time
+    from flagged
     group by workspace_id, job_id
     having count_if(not is_recent) >= min_runs and count_if(is_recent) >= min_runs
   ),
@@ -50,13 +60,6 @@ return
     select p.*, try_divide(p.recent_median_minutes, p.baseline_median_minutes) as ratio
     from per_job as p
     where try_divide(p.recent_median_minutes, p.baseline_median_minutes) >= min_ratio
-  ),
-  onset as (
-    select g.workspace_id as workspace_id, g.job_id as job_id, min(r.start_time) as first_slow_run_time
-    from regressions as g
-    join runs as r on r.workspace_id = g.workspace_id and r.job_id = g.job_id
-    where r.is_recent and r.minutes >= min_ratio * g.baseline_median_minutes
-    group by g.workspace_id, g.job_id
   )
   select
     cast(row_number() over (order by g.ratio desc, g.job_id) as int) as rank,
@@ -71,9 +74,8 @@ return
     g.ratio as ratio,
     g.recent_median_minutes - g.baseline_median_minutes as extra_minutes_per_run,
     g.recent_list_cost as recent_list_cost,
-    o.first_slow_run_time as first_slow_run_time
+    g.first_slow_run_time as first_slow_run_time
   from regressions as g
-  left join onset as o on o.workspace_id = g.workspace_id and o.job_id = g.job_id
   left join ws as w on w.workspace_id = g.workspace_id
   left join {gold.dim_job} as j on j.workspace_id = g.workspace_id and j.job_id = g.job_id and j.is_current
   order by rank

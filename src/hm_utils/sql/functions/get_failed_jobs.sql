@@ -41,32 +41,34 @@ return
       and (workspace is null or r.workspace_id = workspace or w.workspace_name = workspace)
   ),
   streaks as (
-    select workspace_id, job_id, max(streak_length) as max_consecutive_failures
-    from (
-      select workspace_id, job_id, streak_group, count(*) as streak_length
-      from runs where is_failure group by workspace_id, job_id, streak_group
-    ) as s
-    group by workspace_id, job_id
-  ),
-  per_job as (
-    select workspace_id, job_id,
-      count_if(is_failure) as failed_runs,
-      count(*) as completed_runs,
+    select workspace_id, job_id, is_failure, count(*) as runs,
       max(case when is_failure and failure_recency = 1 then start_time end) as last_failure_time,
       max(case when is_failure and failure_recency = 1 then run_id end) as last_failed_run_id,
       max(case when is_failure and failure_recency = 1 then termination_code end) as last_termination_code,
-      array_join(array_sort(collect_set(case when is_failure then termination_code end)), ',') as termination_codes,
+      collect_set(case when is_failure then termination_code end) as termination_codes,
       bool_or(recency = 1 and is_success) as last_run_succeeded,
       sum(failed_list_cost) as failed_list_cost
     from runs
+    group by workspace_id, job_id, streak_group, is_failure
+  ),
+  per_job as (
+    select workspace_id, job_id,
+      sum(case when is_failure then runs else 0 end) as failed_runs,
+      sum(runs) as completed_runs,
+      max(case when is_failure then runs end) as max_consecutive_failures,
+      max(last_failure_time) as last_failure_time,
+      max(last_failed_run_id) as last_failed_run_id,
+      max(last_termination_code) as last_termination_code,
+      array_join(array_sort(array_distinct(flatten(collect_list(termination_codes)))), ',') as termination_codes,
+      bool_or(last_run_succeeded) as last_run_succeeded,
+      sum(failed_list_cost) as failed_list_cost
+    from streaks
     group by workspace_id, job_id
-    having count_if(is_failure) >= greatest(min_failures, 1)
+    having sum(case when is_failure then runs else 0 end) >= greatest(min_failures, 1)
   ),
   ranked as (
-    select p.*, s.max_consecutive_failures as max_consecutive_failures,
-      row_number() over (order by p.failed_runs desc, s.max_consecutive_failures desc, p.job_id) as rank
+    select p.*, row_number() over (order by p.failed_runs desc, p.max_consecutive_failures desc, p.job_id) as rank
     from per_job as p
-    left join streaks as s on s.workspace_id = p.workspace_id and s.job_id = p.job_id
   )
   select
     cast(r.rank as int) as rank,

@@ -37,18 +37,18 @@ return
       and (workspace is null or r.workspace_id = workspace or w.workspace_name = workspace)
   ),
   streaks as (
-    select workspace_id, job_id, max(n) as max_consecutive_failures
-    from (select workspace_id, job_id, streak_group, count(*) as n from runs where is_failure
-          group by workspace_id, job_id, streak_group) as s
-    group by workspace_id, job_id
+    select workspace_id, job_id, is_failure, count(*) as runs,
+      count_if(previous_failure is not null and previous_failure <> is_failure) as flips, count_if(rescued) as rescued
+    from runs
+    group by workspace_id, job_id, streak_group, is_failure
   ),
   per_job as (
-    select workspace_id, job_id, count(*) as completed_runs, count_if(is_failure) as failures,
-      count_if(previous_failure is not null and previous_failure <> is_failure) as flips,
-      count_if(rescued) as rescued_by_repair
-    from runs
+    select workspace_id, job_id, sum(runs) as completed_runs, sum(case when is_failure then runs else 0 end) as failures,
+      sum(flips) as flips, max(case when is_failure then runs else 0 end) as max_consecutive_failures,
+      sum(rescued) as rescued_by_repair
+    from streaks
     group by workspace_id, job_id
-    having count(*) >= min_runs and count_if(previous_failure is not null and previous_failure <> is_failure) >= min_flips
+    having sum(runs) >= min_runs and sum(flips) >= min_flips
   )
   select
     cast(row_number() over (order by try_divide(cast(p.flips as double), cast(p.completed_runs - 1 as double)) desc, p.job_id) as int) as rank,
@@ -61,10 +61,9 @@ return
     try_divide(cast(p.failures as double), cast(p.completed_runs as double)) as failure_rate,
     p.flips as flips,
     try_divide(cast(p.flips as double), cast(p.completed_runs - 1 as double)) as flip_rate,
-    coalesce(s.max_consecutive_failures, 0) as max_consecutive_failures,
+    p.max_consecutive_failures as max_consecutive_failures,
     p.rescued_by_repair as rescued_by_repair
   from per_job as p
-  left join streaks as s on s.workspace_id = p.workspace_id and s.job_id = p.job_id
   left join ws as w on w.workspace_id = p.workspace_id
   left join {gold.dim_job} as j on j.workspace_id = p.workspace_id and j.job_id = p.job_id and j.is_current
   order by rank

@@ -34,8 +34,8 @@ return
       count(*) as audit_events, count_if(e.is_failed) as failed_events, count_if(e.is_login) as logins,
       count_if(e.is_failed_login) as failed_logins, count_if(e.is_admin_change) as admin_changes,
       count_if(e.is_permission_change) as permission_changes, count_if(e.is_token_event) as token_events,
-      count_if(e.is_download) as downloads, count(distinct e.workspace_id) as workspaces,
-      count(distinct e.source_ip_address) as distinct_ips, min(e.event_time) as first_seen, max(e.event_time) as last_seen
+      count_if(e.is_download) as downloads, cast(size(collect_set(e.workspace_id)) as bigint) as workspaces,
+      cast(size(collect_set(e.source_ip_address)) as bigint) as distinct_ips, min(e.event_time) as first_seen, max(e.event_time) as last_seen
     from {gold.fct_audit_events} as e
     left join ws as w on w.workspace_id = e.workspace_id
     where e.event_date between start_date and end_date

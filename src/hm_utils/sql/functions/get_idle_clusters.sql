@@ -44,29 +44,27 @@ return
     from hours as h
   ),
   streaks as (
-    select workspace_id, cluster_id, max(streak_hours) as longest_idle_streak_hours
-    from (select workspace_id, cluster_id, streak_group, count(*) as streak_hours
-          from marked where is_idle group by workspace_id, cluster_id, streak_group) as s
-    group by workspace_id, cluster_id
+    select workspace_id, cluster_id, is_idle, count(*) as hours, sum(cpu_percent) as cpu_sum, count(cpu_percent) as cpu_hours
+    from marked
+    group by workspace_id, cluster_id, streak_group, is_idle
   ),
   per_cluster as (
-    select workspace_id, cluster_id, count(*) as hours_up, count_if(is_idle) as idle_hours, avg(cpu_percent) as avg_cpu_percent
-    from marked
+    select workspace_id, cluster_id, sum(hours) as hours_up, sum(case when is_idle then hours else 0 end) as idle_hours,
+      max(case when is_idle then hours end) as longest_idle_streak_hours,
+      try_divide(sum(cpu_sum), sum(cpu_hours)) as avg_cpu_percent
+    from streaks
     group by workspace_id, cluster_id
-    having count_if(is_idle) >= min_idle_hours
+    having sum(case when is_idle then hours else 0 end) >= min_idle_hours
   ),
   costs as (
     select h.workspace_id as workspace_id, h.cluster_id as cluster_id, sum(h.list_cost) as list_cost
     from {gold.fct_usage_hourly} as h
-    left semi join per_cluster as p on p.workspace_id = h.workspace_id and p.cluster_id = h.cluster_id
     where h.usage_date between start_date and end_date and h.cluster_id is not null
     group by h.workspace_id, h.cluster_id
   ),
   ranked as (
-    select p.*, s.longest_idle_streak_hours as longest_idle_streak_hours, coalesce(k.list_cost, 0) as list_cost,
-      row_number() over (order by p.idle_hours desc, p.cluster_id) as rank
+    select p.*, coalesce(k.list_cost, 0) as list_cost, row_number() over (order by p.idle_hours desc, p.cluster_id) as rank
     from per_cluster as p
-    left join streaks as s on s.workspace_id = p.workspace_id and s.cluster_id = p.cluster_id
     left join costs as k on k.workspace_id = p.workspace_id and k.cluster_id = p.cluster_id
   )
   select

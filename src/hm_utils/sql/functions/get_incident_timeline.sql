@@ -39,15 +39,27 @@ return
     left join {gold.dim_pipeline} as d on d.workspace_id = u.workspace_id and d.pipeline_id = u.pipeline_id and d.is_current
     where u.update_date between start_date and end_date and u.is_failure
   ),
-  login_bursts as (
-    select min(e.event_time), e.workspace_id, 'failed_login_burst', 'high', 'USER', e.user_email, e.user_email,
-      concat(cast(count(*) as string), ' failed logins within the hour from ',
-        cast(count(distinct e.source_ip_address) as string), ' IP address(es)'),
-      'get_failed_logins'
+  audit_hours as (
+    select e.workspace_id as workspace_id, e.user_email as user_email,
+      count_if(e.is_failed_login) as failed_logins, min(case when e.is_failed_login then e.event_time end) as first_failed_login,
+      size(collect_set(case when e.is_failed_login then e.source_ip_address end)) as login_ips,
+      count_if(e.is_download) as downloads, min(case when e.is_download then e.event_time end) as first_download
     from {gold.fct_audit_events} as e
-    where e.event_date between start_date and end_date and e.is_failed_login
+    where e.event_date between start_date and end_date and (e.is_failed_login or e.is_download)
     group by e.workspace_id, e.user_email, date_trunc('HOUR', e.event_time)
-    having count(*) >= 5
+  ),
+  bursts as (
+    -- failed-login and download bursts come from one pass over the audit hours, up to two rows per user-hour
+    select stack(2,
+      h.first_failed_login, h.workspace_id, 'failed_login_burst', 'high', 'USER', h.user_email, h.user_email,
+      concat(cast(h.failed_logins as string), ' failed logins within the hour from ', cast(h.login_ips as string),
+        ' IP address(es)'),
+      'get_failed_logins', h.failed_logins >= 5,
+      h.first_download, h.workspace_id, 'download_burst', 'high', 'USER', h.user_email, h.user_email,
+      concat(cast(h.downloads as string), ' downloads or exports within the hour'),
+      'get_download_activity', h.downloads >= 20
+    ) as (event_time, workspace_id, category, severity, entity_type, entity_id, entity_name, description, next_step, is_burst)
+    from audit_hours as h
   ),
   admin_changes as (
     select e.event_time, e.workspace_id, 'admin_change', 'high', 'USER',
@@ -58,15 +70,6 @@ return
       'get_permission_changes'
     from {gold.fct_audit_events} as e
     where e.event_date between start_date and end_date and e.is_admin_change
-  ),
-  download_bursts as (
-    select min(e.event_time), e.workspace_id, 'download_burst', 'high', 'USER', e.user_email, e.user_email,
-      concat(cast(count(*) as string), ' downloads or exports within the hour'),
-      'get_download_activity'
-    from {gold.fct_audit_events} as e
-    where e.event_date between start_date and end_date and e.is_download
-    group by e.workspace_id, e.user_email, date_trunc('HOUR', e.event_time)
-    having count(*) >= 20
   ),
   queueing as (
     select date_trunc('HOUR', q.start_time), q.workspace_id, 'warehouse_queueing', 'medium', 'WAREHOUSE', q.warehouse_id,
@@ -82,9 +85,9 @@ return
   timeline as (
     select * from job_failures
     union all select * from pipeline_failures
-    union all select * from login_bursts
+    union all select event_time, workspace_id, category, severity, entity_type, entity_id, entity_name, description, next_step
+      from bursts where is_burst
     union all select * from admin_changes
-    union all select * from download_bursts
     union all select * from queueing
   )
   select

@@ -39,7 +39,7 @@ return
   users as (
     select workspace_id, user_email,
       count_if(is_off_hours) as off_hours_events,
-      count(distinct case when is_off_hours then event_date end) as off_hours_days,
+      cast(size(collect_set(case when is_off_hours then event_date end)) as bigint) as off_hours_days,
       count_if(is_off_hours and is_sensitive) as sensitive_off_hours_events,
       array_join(array_sort(collect_set(case when is_off_hours and is_sensitive then action_name end)), ',') as sensitive_actions,
       try_divide(cast(count_if(is_off_hours) as double), cast(count(*) as double)) as off_hours_share,

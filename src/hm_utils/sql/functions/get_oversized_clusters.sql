@@ -34,7 +34,7 @@ return
   ),
   workers as (
     select u.workspace_id as workspace_id, u.cluster_id as cluster_id,
-      count(distinct u.hour_start) as hours_up,
+      cast(size(collect_set(u.hour_start)) as bigint) as hours_up,
       avg(u.instance_count) as avg_workers,
       max(u.instance_count) as max_workers,
       try_divide(sum(u.avg_cpu_percent * u.node_minutes), sum(u.node_minutes)) as avg_worker_cpu_percent,
@@ -56,7 +56,6 @@ return
   costs as (
     select h.workspace_id as workspace_id, h.cluster_id as cluster_id, sum(h.list_cost) as list_cost
     from {gold.fct_usage_hourly} as h
-    left semi join sized as s on s.workspace_id = h.workspace_id and s.cluster_id = h.cluster_id
     where h.usage_date between start_date and end_date and h.cluster_id is not null
     group by h.workspace_id, h.cluster_id
   ),

@@ -38,7 +38,7 @@ return
   ),
   failures as (
     select workspace_id, warehouse_id, error_class, count(*) as failures,
-      count(distinct executed_by) as distinct_users,
+      cast(size(collect_set(executed_by)) as bigint) as distinct_users,
       array_join(array_sort(collect_set(source_type)), ',') as source_types,
       min(start_time) as first_failure, max(start_time) as last_failure,
       min_by(statement_id, start_time) as example_statement_id,

@@ -25,7 +25,7 @@ return
     select u.sku_name as sku_name, max(u.sku_family) as sku_family, u.usage_unit as usage_unit,
       coalesce(max(u.currency_code), 'UNPRICED') as currency_code,
       sum(u.usage_quantity) as usage_quantity, sum(u.list_cost) as list_cost, sum(u.effective_cost) as effective_cost,
-      count(distinct u.workspace_id) as workspaces
+      cast(size(collect_set(u.workspace_id)) as bigint) as workspaces
     from {gold.fct_usage_daily} as u
     left join ws as w on w.workspace_id = u.workspace_id
     where u.usage_date between start_date and end_date

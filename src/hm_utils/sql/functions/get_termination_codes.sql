@@ -36,7 +36,7 @@ return
   ),
   codes as (
     select r.termination_code as termination_code, r.termination_type as termination_type, r.result_state as result_state,
-      count(*) as runs, count(distinct r.job_id) as jobs, sum(r.failed_list_cost) as failed_list_cost,
+      count(*) as runs, cast(size(collect_set(r.job_id)) as bigint) as jobs, sum(r.failed_list_cost) as failed_list_cost,
       max(r.start_time) as last_seen
     from runs as r
     group by r.termination_code, r.termination_type, r.result_state

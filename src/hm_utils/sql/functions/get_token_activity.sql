@@ -28,7 +28,7 @@ return
       count_if(e.is_token_event and (lower(e.action_name) like '%revoke%' or lower(e.action_name) like '%delete%')) as tokens_revoked,
       count_if(e.action_name = 'tokenLogin') as token_logins,
       count_if(e.action_name = 'tokenLogin' and e.is_failed_login) as failed_token_logins,
-      count(distinct e.source_ip_address) as distinct_ips,
+      cast(size(collect_set(e.source_ip_address)) as bigint) as distinct_ips,
       min(e.event_time) as first_event,
       max(e.event_time) as last_event
     from {gold.fct_audit_events} as e

@@ -23,7 +23,7 @@ return
     select
       cast(date_trunc(case lower(grain) when 'day' then 'DAY' when 'month' then 'MONTH' else 'WEEK' end, c.usage_date) as date) as period_start,
       c.workspace_id as workspace_id,
-      count(distinct c.usage_date) as days_with_usage,
+      cast(size(collect_set(c.usage_date)) as bigint) as days_with_usage,
       sum(c.list_cost) as list_cost,
       sum(c.effective_cost) as effective_cost
     from {gold.agg_daily_cost} as c
