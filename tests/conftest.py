@@ -37,9 +37,11 @@ def spark(config):
 def account(spark, config):
     """The ci simulated account, simulated and built through every layer once per session.
 
-    Returns each layer's report by layer name (bronze, silver, gold, semantic).
+    Returns each layer's report by layer name (bronze, silver, gold, semantic). The layers start empty:
+    bronze is incremental, so what an earlier day's session ingested would outlive a new simulation.
     """
     from hm_utils import layers, simulation
 
+    layers.drop_layer_schemas(spark, config)
     simulation.run_simulation(config, simulation.options_from_config(config), spark=spark)
     return {result.layer: result.report for result in layers.build_layers(spark, config, "test-build")}

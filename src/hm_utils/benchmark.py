@@ -109,7 +109,7 @@ def run_benchmark(
         spark.sql("select 1").collect()
         steps["engine_start"] = {"seconds": round(time.perf_counter() - started, 2)}
         progress(f"engine started in {steps['engine_start']['seconds']} s")
-        _drop_layer_schemas(spark, config)
+        layers.drop_layer_schemas(spark, config)  # every run measures a first (full) build
 
         started = time.perf_counter()
         memory.step = "simulate"
@@ -160,7 +160,7 @@ def run_latency_benchmark(
     engine = LocalEngine(config)
     engine.ensure_running()
     spark = get_spark(config)
-    _drop_layer_schemas(spark, config)
+    layers.drop_layer_schemas(spark, config)  # every run measures a first (full) build
     options = simulation.options_from_config(config, workspaces=workspaces, days=days, scale=scale)
     sim = simulation.run_simulation(config, options, spark=spark)
     progress(f"simulated {sum(sim.rows.values()):,} rows; building the layers")
@@ -173,12 +173,6 @@ def run_latency_benchmark(
 
 def _step(seconds: float, rows: int) -> dict[str, float]:
     return {"seconds": round(seconds, 2), "rows_per_second": round(rows / seconds) if seconds else 0}
-
-
-def _drop_layer_schemas(spark, config) -> None:
-    """Start from empty layers so every run measures a first (full) build."""
-    for layer in ("bronze", "silver", "gold", "semantic", "ops"):
-        spark.sql(f"drop schema if exists {config.catalog}.{config.require(f'schemas.{layer}')} cascade")
 
 
 def format_table(figures: dict[str, Any]) -> str:

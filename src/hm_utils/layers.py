@@ -27,6 +27,12 @@ class LayerResult:
     report: Any
 
 
+def drop_layer_schemas(spark, config) -> None:
+    """Start from empty layers: drop every layer's schema (bronze's watermarks in ops included)."""
+    for layer in ("bronze", "silver", "gold", "semantic", "ops"):
+        spark.sql(f"drop schema if exists {config.catalog}.{config.require(f'schemas.{layer}')} cascade")
+
+
 def build_layers(
     spark, config, run_id: str, until: str | None = None, on_done: Callable[[LayerResult], None] | None = None
 ) -> list[LayerResult]:

@@ -312,6 +312,11 @@ class LocalEngine:
             # The embedded metastore serves this JVM only, so it can skip its proxy and object copies
             # (every Spark Connect operation runs on a new thread, which opens a new metastore store).
             "spark.hadoop.hive.metastore.fastpath": "true",
+            # Tungsten's memory page defaults to the heap per core / 16, at most 64 MB: with a 4-6 GB heap every
+            # sort, aggregation and broadcast hash table, however few its rows, allocated and zeroed a 64 MB
+            # array, and those arrays filled the old generation (a full collection every few seconds while
+            # the semantic functions answered). Pages of 1 MB, Spark's smallest default, grow as rows need.
+            "spark.buffer.pageSize": "1m",
             "spark.ui.enabled": "false",
             "spark.log.level": self.log_level,
             **self.extra_conf,

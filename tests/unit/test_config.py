@@ -96,10 +96,11 @@ def test_engine_java_flags_from_conf_join_the_catalog_flags_instead_of_replacing
     assert "-Dderby.system.home=" in flags and "-Duser.timezone=UTC" in flags and flags.endswith("-Dmine=1")
 
 
-def test_engine_keeps_compiled_code_and_skips_the_metastore_proxy_unless_params_say_otherwise():
+def test_engine_keeps_compiled_code_small_pages_and_skips_the_metastore_proxy_unless_params_say_otherwise():
     settings = _server_settings({})[1]
     assert int(settings["spark.sql.codegen.cache.maxEntries"]) >= 1000
     assert settings["spark.hadoop.hive.metastore.fastpath"] == "true"
+    assert settings["spark.buffer.pageSize"] == "1m"
     overridden = _server_settings({"spark.local.conf": {"spark.sql.codegen.cache.maxEntries": 100}})[1]
     assert overridden["spark.sql.codegen.cache.maxEntries"] == "100"
 
@@ -108,6 +109,7 @@ def test_engine_keeps_compiled_code_and_skips_the_metastore_proxy_unless_params_
 def test_the_running_engine_has_the_kit_settings(spark):
     assert spark.conf.get("spark.sql.codegen.cache.maxEntries") == "5000"
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    assert spark.conf.get("spark.buffer.pageSize") == "1m"
 
 
 def test_engine_logs_warnings_only_by_default():

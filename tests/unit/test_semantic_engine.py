@@ -9,7 +9,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from hm_utils import semantic, sources
+from hm_utils import semantic, sources, tables
 from hm_utils.semantic import assets, genie, query
 
 pytestmark = pytest.mark.engine
@@ -174,6 +174,24 @@ def test_injection_is_a_value(call):
     assert len(everyone) > 0
     assert call("get_failed_jobs", start_date="2000-01-01", workspace="x' OR 1=1 --").empty
     assert call("get_identity_activity", identity="' OR ''='").empty
+
+
+def test_workspace_filter_takes_an_id_or_a_name_and_costs_nothing_when_omitted(call, spark, config):
+    workspaces = spark.sql(
+        f"select workspace_id, workspace_name from {tables.full_name(config, 'gold.dim_workspace')} where is_current"
+    ).collect()
+    everyone = call("get_sku_cost_breakdown", start_date="2000-01-01")
+    per_workspace = [call("get_sku_cost_breakdown", start_date="2000-01-01", workspace=w[0]) for w in workspaces]
+    total = sum(float(frame["list_cost"].sum()) for frame in per_workspace)
+    assert total == pytest.approx(float(everyone["list_cost"].sum()), abs=1e-4) and total > 0
+    by_name = call("get_sku_cost_breakdown", start_date="2000-01-01", workspace=workspaces[0][1])
+    pd.testing.assert_frame_equal(by_name, per_workspace[0])
+    # the join that resolves a workspace name drops out of the plan when no workspace is given
+    call_sql, args = query.call_sql("get_sku_cost_breakdown", config)
+    plan = spark.sql(f"explain {call_sql}", args=args).collect()[0][0]
+    filtered_sql, filtered_args = query.call_sql("get_sku_cost_breakdown", config, workspace=workspaces[0][1])
+    filtered_plan = spark.sql(f"explain {filtered_sql}", args=filtered_args).collect()[0][0]
+    assert "dim_workspace" not in plan and "dim_workspace" in filtered_plan
 
 
 def test_fetch_binds_values_and_leaves_analysis_to_the_one_execution(spark):

@@ -33,7 +33,7 @@ return
       min(e.event_time) as first_seen,
       max(e.event_time) as last_seen
     from {gold.fct_audit_events} as e
-    left join ws as w on w.workspace_id = e.workspace_id
+    left join ws as w on w.workspace_id = e.workspace_id and workspace is not null
     where e.event_date between start_date and end_date
       and e.source_ip_address is not null
       and (workspace is null or e.workspace_id = workspace or w.workspace_name = workspace)

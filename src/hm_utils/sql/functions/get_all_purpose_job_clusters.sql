@@ -32,7 +32,7 @@ return
       cast(size(collect_set(a.job_id)) as bigint) as jobs, cast(size(collect_set(a.job_run_id)) as bigint) as job_runs,
       sum(a.list_cost) as job_run_list_cost
     from {gold.fct_cost_allocation} as a
-    left join ws as w on w.workspace_id = a.workspace_id
+    left join ws as w on w.workspace_id = a.workspace_id and workspace is not null
     where a.usage_date between start_date and end_date
       and a.allocation_rule = 'cluster_time_share'
       and a.cluster_id is not null

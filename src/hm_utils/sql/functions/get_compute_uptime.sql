@@ -69,7 +69,7 @@ return
   filtered as (
     select r.*, c.list_cost as list_cost
     from resources as r
-    left join ws as w on w.workspace_id = r.workspace_id
+    left join ws as w on w.workspace_id = r.workspace_id and workspace is not null
     left join costs as c on c.workspace_id = r.workspace_id and c.owner_type = r.resource_type
       and (c.owner_id = r.resource_id or c.owner_id = r.resource_name)
     where workspace is null or r.workspace_id = workspace or w.workspace_name = workspace

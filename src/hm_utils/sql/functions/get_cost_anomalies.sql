@@ -30,7 +30,7 @@ return
     select u.usage_date as usage_date, u.workspace_id as workspace_id, u.sku_name as sku_name,
       max(u.sku_family) as sku_family, sum(u.list_cost) as list_cost
     from {gold.fct_usage_daily} as u
-    left join ws as w on w.workspace_id = u.workspace_id
+    left join ws as w on w.workspace_id = u.workspace_id and workspace is not null
     where u.usage_date between date_sub(start_date, baseline_days) and end_date
       and (workspace is null or u.workspace_id = workspace or w.workspace_name = workspace)
     group by u.usage_date, u.workspace_id, u.sku_name

@@ -33,7 +33,7 @@ return
       coalesce(sum(case when c.usage_date < b.current_start then c.effective_cost end), 0) as previous_effective_cost
     from {gold.agg_daily_cost} as c
     cross join bounds as b
-    left join ws as w on w.workspace_id = c.workspace_id
+    left join ws as w on w.workspace_id = c.workspace_id and workspace is not null
     where c.usage_date between b.previous_start and end_date
       and (workspace is null or c.workspace_id = workspace or w.workspace_name = workspace)
     group by c.workspace_id, c.sku_family

@@ -30,7 +30,7 @@ return
     select r.workspace_id as workspace_id, r.job_id as job_id, r.start_time as start_time, r.list_cost as list_cost,
       r.duration_seconds / 60.0 as minutes, r.run_date >= start_date as is_recent
     from {gold.fct_job_runs} as r
-    left join ws as w on w.workspace_id = r.workspace_id
+    left join ws as w on w.workspace_id = r.workspace_id and workspace is not null
     where r.run_date between date_sub(start_date, baseline_days) and end_date
       and r.is_success
       and (workspace is null or r.workspace_id = workspace or w.workspace_name = workspace)

@@ -35,7 +35,7 @@ return
       row_number() over (partition by r.workspace_id, r.job_id order by r.start_time desc, r.run_id desc) as recency,
       row_number() over (partition by r.workspace_id, r.job_id, r.is_failure order by r.start_time desc, r.run_id desc) as failure_recency
     from {gold.fct_job_runs} as r
-    left join ws as w on w.workspace_id = r.workspace_id
+    left join ws as w on w.workspace_id = r.workspace_id and workspace is not null
     where r.run_date between start_date and end_date
       and r.is_completed
       and (workspace is null or r.workspace_id = workspace or w.workspace_name = workspace)

@@ -28,7 +28,7 @@ return
     select e.*,
       timestamp_seconds(floor(unix_seconds(e.event_time) / (window_minutes * 60)) * window_minutes * 60) as window_start
     from {gold.fct_audit_events} as e
-    left join ws as w on w.workspace_id = e.workspace_id
+    left join ws as w on w.workspace_id = e.workspace_id and workspace is not null
     where e.event_date between start_date and end_date
       and e.is_login
       and (workspace is null or e.workspace_id = workspace or w.workspace_name = workspace)

@@ -37,7 +37,7 @@ return
       count_if(e.is_download) as downloads, cast(size(collect_set(e.workspace_id)) as bigint) as workspaces,
       cast(size(collect_set(e.source_ip_address)) as bigint) as distinct_ips, min(e.event_time) as first_seen, max(e.event_time) as last_seen
     from {gold.fct_audit_events} as e
-    left join ws as w on w.workspace_id = e.workspace_id
+    left join ws as w on w.workspace_id = e.workspace_id and workspace is not null
     where e.event_date between start_date and end_date
       and (get_identity_activity.identity is null or e.user_email = get_identity_activity.identity)
       and (workspace is null or e.workspace_id = workspace or w.workspace_name = workspace)
@@ -47,7 +47,7 @@ return
   queries as (
     select q.executed_by as identity, count(*) as queries
     from {gold.fct_queries} as q
-    left join ws as w on w.workspace_id = q.workspace_id
+    left join ws as w on w.workspace_id = q.workspace_id and workspace is not null
     where q.query_date between start_date and end_date
       and (get_identity_activity.identity is null or q.executed_by = get_identity_activity.identity)
       and (workspace is null or q.workspace_id = workspace or w.workspace_name = workspace)
@@ -56,7 +56,7 @@ return
   costs as (
     select u.identity as identity, sum(u.list_cost) as list_cost
     from {gold.fct_usage_daily} as u
-    left join ws as w on w.workspace_id = u.workspace_id
+    left join ws as w on w.workspace_id = u.workspace_id and workspace is not null
     where u.usage_date between start_date and end_date
       and (get_identity_activity.identity is null or u.identity = get_identity_activity.identity)
       and (workspace is null or u.workspace_id = workspace or w.workspace_name = workspace)

@@ -32,7 +32,7 @@ return
     select u.workspace_id as workspace_id, u.cluster_id as cluster_id, u.hour_start as hour_start,
       try_divide(sum(u.avg_cpu_percent * u.node_minutes), sum(u.node_minutes)) as cpu_percent
     from {gold.fct_node_utilization_hourly} as u
-    left join ws as w on w.workspace_id = u.workspace_id
+    left join ws as w on w.workspace_id = u.workspace_id and workspace is not null
     where u.usage_date between start_date and end_date
       and (workspace is null or u.workspace_id = workspace or w.workspace_name = workspace)
     group by u.workspace_id, u.cluster_id, u.hour_start

@@ -35,7 +35,7 @@ return
       row_number() over (partition by r.workspace_id, r.job_id order by r.list_cost desc, r.run_id) as cost_order
     from {gold.fct_job_runs} as r
     left join jobs as j on j.workspace_id = r.workspace_id and j.job_id = r.job_id
-    left join ws as w on w.workspace_id = r.workspace_id
+    left join ws as w on w.workspace_id = r.workspace_id and workspace is not null
     where r.run_date between start_date and end_date
       and (workspace is null or r.workspace_id = workspace or w.workspace_name = workspace)
       and (job is null or r.job_id = job or j.job_name = job)

@@ -32,7 +32,7 @@ return
       sum(a.failures) as failures, sum(a.cancellations) as cancellations, sum(a.retries) as retries,
       sum(a.repairs) as repairs, count_if(a.failures > 0) as days_with_failures
     from {gold.agg_daily_jobs} as a
-    left join ws as w on w.workspace_id = a.workspace_id
+    left join ws as w on w.workspace_id = a.workspace_id and workspace is not null
     where a.run_date between start_date and end_date
       and (workspace is null or a.workspace_id = workspace or w.workspace_name = workspace)
       and (job is null or a.job_id = job or a.job_name = job)

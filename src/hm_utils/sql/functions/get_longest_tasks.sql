@@ -35,7 +35,7 @@ return
     select t.*, j.job_name as job_name,
       percentile(t.duration_seconds, 0.5) over (partition by t.workspace_id, t.job_id, t.task_key) as typical_seconds
     from {gold.fct_task_runs} as t
-    left join ws as w on w.workspace_id = t.workspace_id
+    left join ws as w on w.workspace_id = t.workspace_id and workspace is not null
     left join jobs as j on j.workspace_id = t.workspace_id and j.job_id = t.job_id
     where t.run_date between start_date and end_date
       and (workspace is null or t.workspace_id = workspace or w.workspace_name = workspace)

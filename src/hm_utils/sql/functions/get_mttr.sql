@@ -27,7 +27,7 @@ return
       r.is_failure as is_failure, r.is_success as is_success,
       lag(r.is_failure) over (partition by r.workspace_id, r.job_id order by r.start_time, r.run_id) as previous_failure
     from {gold.fct_job_runs} as r
-    left join ws as w on w.workspace_id = r.workspace_id
+    left join ws as w on w.workspace_id = r.workspace_id and workspace is not null
     where r.run_date between start_date and end_date
       and r.is_completed and (r.is_failure or r.is_success)
       and (workspace is null or r.workspace_id = workspace or w.workspace_name = workspace)

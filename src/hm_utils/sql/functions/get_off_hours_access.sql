@@ -31,7 +31,7 @@ return
         or (include_weekends and dayofweek(e.event_time) in (1, 7))) as is_off_hours,
       (e.is_admin_change or e.is_permission_change or e.is_token_event or e.is_download) as is_sensitive
     from {gold.fct_audit_events} as e
-    left join ws as w on w.workspace_id = e.workspace_id
+    left join ws as w on w.workspace_id = e.workspace_id and workspace is not null
     where e.event_date between start_date and end_date
       and e.user_email like '%@%'
       and (workspace is null or e.workspace_id = workspace or w.workspace_name = workspace)

@@ -41,7 +41,7 @@ return
       max(u.peak_cpu_percent) as peak_worker_cpu_percent,
       try_divide(sum(u.avg_mem_used_percent * u.node_minutes), sum(u.node_minutes)) as avg_mem_used_percent
     from {gold.fct_node_utilization_hourly} as u
-    left join ws as w on w.workspace_id = u.workspace_id
+    left join ws as w on w.workspace_id = u.workspace_id and workspace is not null
     where u.usage_date between start_date and end_date
       and not u.is_driver
       and (workspace is null or u.workspace_id = workspace or w.workspace_name = workspace)

@@ -29,7 +29,7 @@ return
   updates as (
     select u.*, row_number() over (partition by u.workspace_id, u.pipeline_id order by u.start_time desc, u.update_id) as recency
     from {gold.fct_pipeline_updates} as u
-    left join ws as w on w.workspace_id = u.workspace_id
+    left join ws as w on w.workspace_id = u.workspace_id and workspace is not null
     where u.update_date between start_date and end_date
       and (workspace is null or u.workspace_id = workspace or w.workspace_name = workspace)
   ),

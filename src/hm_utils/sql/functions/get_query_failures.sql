@@ -29,7 +29,7 @@ return
     select q.*,
       coalesce(nullif(regexp_extract(q.error_message, '\\[([A-Z0-9_.]+)\\]', 1), ''), left(coalesce(q.error_message, 'unknown error'), 80)) as error_class
     from {gold.fct_queries} as q
-    left join ws as w on w.workspace_id = q.workspace_id
+    left join ws as w on w.workspace_id = q.workspace_id and workspace is not null
     where q.query_date between start_date and end_date
       and (workspace is null or q.workspace_id = workspace or w.workspace_name = workspace)
   ),

@@ -34,7 +34,7 @@ return
       coalesce(sum(case when r.is_retry then r.list_cost end), 0) as retry_list_cost,
       coalesce(sum(case when r.repairs > 0 then r.failed_list_cost end), 0) as repair_failed_list_cost
     from {gold.fct_job_runs} as r
-    left join ws as w on w.workspace_id = r.workspace_id
+    left join ws as w on w.workspace_id = r.workspace_id and workspace is not null
     where r.run_date between start_date and end_date
       and (workspace is null or r.workspace_id = workspace or w.workspace_name = workspace)
     group by r.workspace_id, r.job_id

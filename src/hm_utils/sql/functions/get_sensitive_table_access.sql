@@ -32,7 +32,7 @@ return
       min(e.event_time) as first_access,
       max(e.event_time) as last_access
     from {gold.fct_audit_events} as e
-    left join ws as w on w.workspace_id = e.workspace_id
+    left join ws as w on w.workspace_id = e.workspace_id and workspace is not null
     where e.event_date between start_date and end_date
       and e.securable_full_name is not null
       and e.securable_full_name rlike table_pattern

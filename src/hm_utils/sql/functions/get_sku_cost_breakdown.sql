@@ -27,7 +27,7 @@ return
       sum(u.usage_quantity) as usage_quantity, sum(u.list_cost) as list_cost, sum(u.effective_cost) as effective_cost,
       cast(size(collect_set(u.workspace_id)) as bigint) as workspaces
     from {gold.fct_usage_daily} as u
-    left join ws as w on w.workspace_id = u.workspace_id
+    left join ws as w on w.workspace_id = u.workspace_id and workspace is not null
     where u.usage_date between start_date and end_date
       and (workspace is null or u.workspace_id = workspace or w.workspace_name = workspace)
     group by u.sku_name, u.usage_unit

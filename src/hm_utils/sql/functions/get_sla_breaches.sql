@@ -31,7 +31,7 @@ return
       coalesce(t_id.target_minutes, t_name.target_minutes, default_target_minutes) as target_minutes,
       case when coalesce(t_id.target_minutes, t_name.target_minutes) is not null then 'job' else 'default' end as target_source
     from {gold.fct_job_runs} as r
-    left join ws as w on w.workspace_id = r.workspace_id
+    left join ws as w on w.workspace_id = r.workspace_id and workspace is not null
     left join {gold.dim_job} as j on j.workspace_id = r.workspace_id and j.job_id = r.job_id and j.is_current
     left join targets as t_id on t_id.job_key = r.job_id
     left join targets as t_name on t_name.job_key = j.job_name

@@ -29,7 +29,7 @@ return
   runs as (
     select r.*, row_number() over (partition by r.workspace_id, r.job_id order by r.duration_seconds desc, r.run_id) as length_order
     from {gold.fct_job_runs} as r
-    left join ws as w on w.workspace_id = r.workspace_id
+    left join ws as w on w.workspace_id = r.workspace_id and workspace is not null
     where r.run_date between start_date and end_date
       and r.is_completed
       and (workspace is null or r.workspace_id = workspace or w.workspace_name = workspace)

@@ -38,7 +38,7 @@ return
     select q.*, h.warehouse_name as warehouse_name,
       row_number() over (order by q.total_duration_ms desc nulls last, q.statement_id) as rank
     from {gold.fct_queries} as q
-    left join ws as w on w.workspace_id = q.workspace_id
+    left join ws as w on w.workspace_id = q.workspace_id and workspace is not null
     left join wh as h on h.workspace_id = q.workspace_id and h.warehouse_id = q.warehouse_id
     where q.query_date between start_date and end_date
       and (workspace is null or q.workspace_id = workspace or w.workspace_name = workspace)

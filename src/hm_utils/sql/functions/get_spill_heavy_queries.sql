@@ -34,7 +34,7 @@ return
   ranked as (
     select q.*, row_number() over (order by q.spilled_local_bytes desc, q.statement_id) as rank
     from {gold.fct_queries} as q
-    left join ws as w on w.workspace_id = q.workspace_id
+    left join ws as w on w.workspace_id = q.workspace_id and workspace is not null
     where q.query_date between start_date and end_date
       and q.spilled_local_bytes > 0
       and q.spilled_local_bytes >= min_spill_gb * 1e9

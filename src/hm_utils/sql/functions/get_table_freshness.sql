@@ -30,7 +30,7 @@ return
       l.event_time as event_time,
       lag(l.event_time) over (partition by l.target_table_full_name order by l.event_time) as previous_write
     from {gold.fct_table_lineage} as l
-    left join ws as w on w.workspace_id = l.workspace_id
+    left join ws as w on w.workspace_id = l.workspace_id and workspace is not null
     where l.event_date between start_date and end_date
       and l.is_write and l.job_id is not null and l.target_table_full_name is not null
       and (workspace is null or l.workspace_id = workspace or w.workspace_name = workspace)

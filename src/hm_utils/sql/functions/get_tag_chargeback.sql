@@ -25,7 +25,7 @@ return
       sum(t.list_cost) as list_cost, sum(t.effective_cost) as effective_cost,
       coalesce(sum(case when t.tag_source in ('job', 'pipeline') then t.list_cost end), 0) as backfilled_list_cost
     from {gold.fct_cost_by_tag} as t
-    left join ws as w on w.workspace_id = t.workspace_id
+    left join ws as w on w.workspace_id = t.workspace_id and workspace is not null
     where t.usage_date between start_date and end_date
       and t.tag_key = get_tag_chargeback.tag_key
       and (workspace is null or t.workspace_id = workspace or w.workspace_name = workspace)

@@ -24,7 +24,7 @@ return
   runs as (
     select r.*
     from {gold.fct_job_runs} as r
-    left join ws as w on w.workspace_id = r.workspace_id
+    left join ws as w on w.workspace_id = r.workspace_id and workspace is not null
     where r.run_date between start_date and end_date
       and r.is_completed
       and (include_success or not r.is_success)

@@ -32,7 +32,7 @@ return
       min(e.event_time) as first_event,
       max(e.event_time) as last_event
     from {gold.fct_audit_events} as e
-    left join ws as w on w.workspace_id = e.workspace_id
+    left join ws as w on w.workspace_id = e.workspace_id and workspace is not null
     where e.event_date between start_date and end_date
       and (e.is_token_event or e.action_name = 'tokenLogin')
       and (workspace is null or e.workspace_id = workspace or w.workspace_name = workspace)

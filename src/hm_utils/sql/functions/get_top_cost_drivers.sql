@@ -41,7 +41,7 @@ return
       u.list_cost as list_cost,
       u.effective_cost as effective_cost
     from {gold.fct_usage_daily} as u
-    left join ws as w on w.workspace_id = u.workspace_id
+    left join ws as w on w.workspace_id = u.workspace_id and workspace is not null
     where u.usage_date between start_date and end_date
       and (workspace is null or u.workspace_id = workspace or w.workspace_name = workspace)
   ),

@@ -32,7 +32,7 @@ return
   q as (
     select qq.*
     from {gold.fct_queries} as qq
-    left join ws as w on w.workspace_id = qq.workspace_id
+    left join ws as w on w.workspace_id = qq.workspace_id and workspace is not null
     where qq.query_date between start_date and end_date
       and qq.warehouse_id is not null
       and (workspace is null or qq.workspace_id = workspace or w.workspace_name = workspace)

@@ -27,7 +27,7 @@ return
       sum(c.list_cost) as list_cost,
       sum(c.effective_cost) as effective_cost
     from {gold.agg_daily_cost} as c
-    left join ws as w on w.workspace_id = c.workspace_id
+    left join ws as w on w.workspace_id = c.workspace_id and workspace is not null
     where c.usage_date between start_date and end_date
       and (workspace is null or c.workspace_id = workspace or w.workspace_name = workspace)
     group by 1, 2
