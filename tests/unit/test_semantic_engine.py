@@ -299,5 +299,8 @@ def test_every_genie_example_runs_on_its_asset(account, spark, config, domain):
 @pytest.mark.slow
 def test_latency_benchmark_covers_every_function(account, spark, config):
     figures = semantic.latency_benchmark(spark, config, repeats=1)
-    assert figures["functions"] == len(assets.function_names())
-    assert 0 < figures["p50_s"] <= figures["p95_s"] <= figures["max_s"]
+    assert figures["functions"] == len(assets.function_names()) == len(figures["per_function_s"])
+    assert figures["calls"] == figures["functions"]
+    for timings in (figures, figures["first_call"]):
+        assert 0 < timings["p50_s"] <= timings["p95_s"] <= timings["max_s"]
+        assert timings["slowest"] in figures["per_function_s"]

@@ -53,7 +53,7 @@ return
       cast(size(collect_set(case when u.avg_mem_swap_percent > 0 then u.hour_start end)) as bigint) as swap_hours
     from {gold.fct_node_utilization_hourly} as u
     left join ws as w on w.workspace_id = u.workspace_id and workspace is not null
-    left join clusters as c on c.workspace_id = u.workspace_id and c.cluster_id = u.cluster_id
+    left join clusters as c on c.workspace_id = u.workspace_id and c.cluster_id = u.cluster_id and cluster is not null
     where u.usage_date between start_date and end_date
       and (workspace is null or u.workspace_id = workspace or w.workspace_name = workspace)
       and (cluster is null or u.cluster_id = cluster or c.cluster_name = cluster)

@@ -20,7 +20,8 @@ return
   with ws as (
     select workspace_id, workspace_name from {gold.dim_workspace} where is_current
   )
-  select
+  -- one partition before the sort: a sort over several would first rerun the query to sample its ranges
+  select /*+ REPARTITION(1) */
     c.usage_date as usage_date,
     c.workspace_id as workspace_id,
     coalesce(max(w.workspace_name), c.workspace_id) as workspace_name,

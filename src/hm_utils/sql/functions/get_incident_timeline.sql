@@ -71,16 +71,21 @@ return
     from {gold.fct_audit_events} as e
     where e.event_date between start_date and end_date and e.is_admin_change
   ),
-  queueing as (
-    select date_trunc('HOUR', q.start_time), q.workspace_id, 'warehouse_queueing', 'medium', 'WAREHOUSE', q.warehouse_id,
-      max(h.warehouse_name),
-      concat(cast(count(*) as string), ' statements waited over a minute at capacity (max ',
-        cast(round(max(q.waiting_at_capacity_ms) / 1000.0) as string), ' s)'),
-      'get_warehouse_queueing'
+  queueing_hours as (
+    -- counted before the warehouse name is joined: numbers alone aggregate in a hash table, no sort
+    select date_trunc('HOUR', q.start_time) as hour_start, q.workspace_id as workspace_id, q.warehouse_id as warehouse_id,
+      count(*) as statements, max(q.waiting_at_capacity_ms) as max_wait_ms
     from {gold.fct_queries} as q
-    left join {gold.dim_warehouse} as h on h.workspace_id = q.workspace_id and h.warehouse_id = q.warehouse_id and h.is_current
     where q.query_date between start_date and end_date and q.waiting_at_capacity_ms >= 60000
     group by q.workspace_id, q.warehouse_id, date_trunc('HOUR', q.start_time)
+  ),
+  queueing as (
+    select g.hour_start, g.workspace_id, 'warehouse_queueing', 'medium', 'WAREHOUSE', g.warehouse_id, h.warehouse_name,
+      concat(cast(g.statements as string), ' statements waited over a minute at capacity (max ',
+        cast(round(g.max_wait_ms / 1000.0) as string), ' s)'),
+      'get_warehouse_queueing'
+    from queueing_hours as g
+    left join {gold.dim_warehouse} as h on h.workspace_id = g.workspace_id and h.warehouse_id = g.warehouse_id and h.is_current
   ),
   timeline as (
     select * from job_failures
@@ -90,7 +95,8 @@ return
     union all select * from admin_changes
     union all select * from queueing
   )
-  select
+  -- one partition before the sort: a sort over several would first rerun the query to sample its ranges
+  select /*+ REPARTITION(1) */
     t.event_time as event_time,
     t.workspace_id as workspace_id,
     coalesce(w.workspace_name, t.workspace_id) as workspace_name,

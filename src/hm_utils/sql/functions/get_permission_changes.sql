@@ -23,7 +23,8 @@ return
   with ws as (
     select workspace_id, workspace_name from {gold.dim_workspace} where is_current
   )
-  select
+  -- one partition before the sort: a sort over several would first rerun the query to sample its ranges
+  select /*+ REPARTITION(1) */
     e.event_time as event_time,
     e.workspace_id as workspace_id,
     coalesce(w.workspace_name, e.workspace_id) as workspace_name,

@@ -44,7 +44,8 @@ return
     select *, row_number() over (partition by table_key order by validated_at desc, run_id desc) as newest
     from runs
   )
-  select table_key, run_id, validated_at, expectations, failed_expectations, failed_blocking, failed_rules,
+  -- one partition before the sort: a sort over several would first rerun the query to sample its ranges
+  select /*+ REPARTITION(1) */ table_key, run_id, validated_at, expectations, failed_expectations, failed_blocking, failed_rules,
     bronze_rows, silver_rows, quarantined_rows, duplicates_removed, gate_passed
   from ranked
   where not latest_only or newest = 1

@@ -32,7 +32,8 @@ return
       and (workspace is null or c.workspace_id = workspace or w.workspace_name = workspace)
     group by 1, 2
   )
-  select
+  -- one partition before the sort: a sort over several would first rerun the query to sample its ranges
+  select /*+ REPARTITION(1) */
     p.period_start as period_start,
     p.workspace_id as workspace_id,
     coalesce(w.workspace_name, p.workspace_id) as workspace_name,
