@@ -13,16 +13,17 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 
-def latency_benchmark(spark: SparkSession, config: Config, repeats: int = 3) -> dict[str, Any]:
+def latency_benchmark(spark: SparkSession, config: Config, repeats: int | None = None) -> dict[str, Any]:
     """p50/p95/max seconds per call over all functions (defaults) on a warm engine, and of the first calls.
 
     A first pass calls every function once: those are the first calls of a freshly built account, slower
     while the engine's JVM compiles the code paths the functions share (reported as `first_call`). Then
-    `repeats` passes call every function again, one after the other, as a dashboard or report would on a
+    `repeats` passes (default `semantic.benchmark_repeats`, 3) call every function again, one after the other, as a dashboard or report would on a
     running engine; p50/p95/max and each function's median come from these. A call is timed until its rows
     are in pandas. Returns {"functions", "calls", "p50_s", "p95_s", "max_s", "slowest", "per_function_s",
     "first_call": {"p50_s", "p95_s", "max_s", "slowest"}}.
     """
+    repeats = int(config.get("semantic.benchmark_repeats", 3)) if repeats is None else repeats
     calls = {name: query.call_sql(name, config) for name in assets.function_names()}
     first_calls = {name: _timed_fetch(spark, sql, args) for name, (sql, args) in calls.items()}
     per_function: dict[str, list[float]] = {name: [] for name in calls}
