@@ -161,7 +161,7 @@ def bench(
     ] = False,
     set_: SetOption = None,
 ) -> None:
-    """Simulate one day at SCALE and time it through every pipeline step (rows, seconds, memory)."""
+    """Simulate one working day at SCALE and time it through every pipeline step (rows, seconds, memory)."""
     from hm_utils import benchmark
 
     if engine:

@@ -1,4 +1,4 @@
-"""The benchmark's peak-memory sampler counts what the engine really holds.
+"""The benchmark measures comparable days, and its peak-memory sampler counts what the engine really holds.
 
 The "engine" here is a small Python process started by the test (the test process itself may have
 other children, such as the local Spark engine of the session).
@@ -10,11 +10,12 @@ import os
 import subprocess
 import sys
 import time
+from datetime import date
 
 import psutil
 import pytest
 
-from hm_utils.benchmark import PeakMemory
+from hm_utils.benchmark import PeakMemory, latest_working_day
 
 MB = 2**20
 
@@ -98,3 +99,16 @@ def test_peaks_are_also_kept_for_the_step_that_was_running():
         assert max(peaks["client"] for peaks in memory.by_step.values()) == memory.peak_client
     finally:
         _stop(engine)
+
+
+@pytest.mark.parametrize(
+    ("today", "simulated"),
+    [
+        (date(2026, 11, 28), date(2026, 11, 27)),  # Saturday: Friday, as on any weekday
+        (date(2026, 11, 29), date(2026, 11, 27)),  # Sunday: Friday, not the quiet Saturday
+        (date(2026, 11, 30), date(2026, 11, 27)),  # Monday: Friday, not Sunday
+        (date(2026, 12, 2), date(2026, 12, 1)),  # Wednesday: Tuesday
+    ],
+)
+def test_bench_simulates_the_latest_working_day(today, simulated):
+    assert latest_working_day(today) == simulated
