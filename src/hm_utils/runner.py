@@ -162,7 +162,7 @@ def execute_notebook(
             cwd=str(config.root),
             progress_bar=False,
             log_output=False,
-            kernel_manager_class=ipc_kernel_manager(),
+            kernel_manager_class=notebook_kernel_manager(),
         )
     except papermill.PapermillExecutionError as exc:
         raise StepFailedError(
@@ -172,16 +172,23 @@ def execute_notebook(
         ) from None
 
 
-def ipc_kernel_manager() -> type:
-    """A kernel manager whose kernels talk over Unix sockets in the Jupyter runtime folder.
+def notebook_kernel_manager() -> type:
+    """The kernel manager of `hm run`: kernels on Unix sockets, shut down without an interrupt.
 
     Over TCP (the default) a kernel's traffic, code and outputs included, is readable by anyone on
-    the machine, and ipykernel warns about it at every start; a socket file is private to the user."""
+    the machine, and ipykernel warns about it at every start; a socket file is private to the user.
+
+    jupyter_client interrupts (SIGINT) a kernel before asking it to shut down, so that a running
+    cell cannot block the request. Papermill shuts a kernel down only after its last cell, and
+    ipykernel answers the request on its control thread even while a cell runs, so the interrupt
+    serves nothing here; when it landed while the kernel was still finishing a message (about one
+    silver step in ten), ipykernel printed "ERROR | KeyboardInterrupt caught in kernel." amid the
+    output of `hm run`."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.paths import jupyter_runtime_dir
     from traitlets import CaselessStrEnum, default
 
-    class IpcKernelManager(AsyncKernelManager):
+    class NotebookKernelManager(AsyncKernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc")
 
         @default("ip")
@@ -190,7 +197,11 @@ def ipc_kernel_manager() -> type:
             runtime.mkdir(parents=True, exist_ok=True)
             return str(runtime / f"hm-kernel-{secrets.token_hex(6)}")
 
-    return IpcKernelManager
+        async def _async_interrupt_kernel(self) -> None:
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
+    return NotebookKernelManager
 
 
 def overrides_text(config: Config) -> str:

@@ -1,4 +1,4 @@
-"""Run plan parsing and step selection (no notebooks executed here)."""
+"""Run plan parsing, step selection, and the kernels notebooks run on."""
 
 from __future__ import annotations
 
@@ -59,3 +59,23 @@ def test_notebooks_run_on_a_kernel_over_unix_sockets_not_plain_tcp(tmp_path, con
     runner.execute_notebook(config, str(source), output, {}, what="probe", rerun="-")
     assert nbformat.read(output, 4).cells[0].outputs[0]["text"].strip() == "ipc"
     assert "without encryption" not in capfd.readouterr().err
+
+
+def test_kernels_are_shut_down_without_an_interrupt(tmp_path, config):
+    """An interrupt at shutdown made ipykernel print `ERROR | KeyboardInterrupt caught` in `hm run`."""
+    import nbformat
+
+    marker = tmp_path / "interrupted"
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [  # once this cell ends, the kernel handles SIGINT by writing the marker
+        nbformat.v4.new_code_cell(
+            "import pathlib\n"
+            "def on_interrupt(signum, frame):\n"
+            f"    pathlib.Path({str(marker)!r}).write_text('SIGINT')\n"
+            "get_ipython().kernel.saved_sigint_handler = on_interrupt"
+        )
+    ]
+    source = tmp_path / "probe.ipynb"
+    nbformat.write(notebook, source)
+    runner.execute_notebook(config, str(source), tmp_path / "probe.out.ipynb", {}, what="probe", rerun="-")
+    assert not marker.exists()
