@@ -181,9 +181,9 @@ def notebook_kernel_manager() -> type:
     jupyter_client interrupts (SIGINT) a kernel before asking it to shut down, so that a running
     cell cannot block the request. Papermill shuts a kernel down only after its last cell, and
     ipykernel answers the request on its control thread even while a cell runs, so the interrupt
-    serves nothing here; when it landed while the kernel was still finishing a message (about one
-    silver step in ten), ipykernel printed "ERROR | KeyboardInterrupt caught in kernel." amid the
-    output of `hm run`."""
+    serves nothing here; when it landed while the kernel was still finishing a message (now and
+    then, after the silver step), ipykernel printed "ERROR | KeyboardInterrupt caught in kernel."
+    amid the output of `hm run`."""
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.paths import jupyter_runtime_dir
     from traitlets import CaselessStrEnum, default

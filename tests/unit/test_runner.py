@@ -43,39 +43,39 @@ def test_plan_with_missing_notebook_is_rejected(tmp_path, config):
         runner.load_plan(config_module.load("ci", root=tmp_path))
 
 
-def test_notebooks_run_on_a_kernel_over_unix_sockets_not_plain_tcp(tmp_path, config, capfd):
-    """A TCP kernel's code and outputs are readable by any local user, and ipykernel warns at each start."""
+def _run_probe(tmp_path, config, code: str):
+    """Execute a one-cell notebook of `code` the way `hm run` does; return the executed notebook."""
     import nbformat
 
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_code_cell(
-            "from ipykernel.connect import get_connection_info\nprint(get_connection_info(unpack=True)['transport'])"
-        )
-    ]
+    notebook.cells = [nbformat.v4.new_code_cell(code)]
     source = tmp_path / "probe.ipynb"
     nbformat.write(notebook, source)
     output = tmp_path / "probe.out.ipynb"
     runner.execute_notebook(config, str(source), output, {}, what="probe", rerun="-")
-    assert nbformat.read(output, 4).cells[0].outputs[0]["text"].strip() == "ipc"
+    return nbformat.read(output, 4)
+
+
+def test_notebooks_run_on_a_kernel_over_unix_sockets_not_plain_tcp(tmp_path, config, capfd):
+    """A TCP kernel's code and outputs are readable by any local user, and ipykernel warns at each start."""
+    executed = _run_probe(
+        tmp_path,
+        config,
+        "from ipykernel.connect import get_connection_info\nprint(get_connection_info(unpack=True)['transport'])",
+    )
+    assert executed.cells[0].outputs[0]["text"].strip() == "ipc"
     assert "without encryption" not in capfd.readouterr().err
 
 
 def test_kernels_are_shut_down_without_an_interrupt(tmp_path, config):
     """An interrupt at shutdown made ipykernel print `ERROR | KeyboardInterrupt caught` in `hm run`."""
-    import nbformat
-
     marker = tmp_path / "interrupted"
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [  # once this cell ends, the kernel handles SIGINT by writing the marker
-        nbformat.v4.new_code_cell(
-            "import pathlib\n"
-            "def on_interrupt(signum, frame):\n"
-            f"    pathlib.Path({str(marker)!r}).write_text('SIGINT')\n"
-            "get_ipython().kernel.saved_sigint_handler = on_interrupt"
-        )
-    ]
-    source = tmp_path / "probe.ipynb"
-    nbformat.write(notebook, source)
-    runner.execute_notebook(config, str(source), tmp_path / "probe.out.ipynb", {}, what="probe", rerun="-")
+    _run_probe(  # once the cell ends, the kernel handles SIGINT by writing the marker
+        tmp_path,
+        config,
+        "import pathlib\n"
+        "def on_interrupt(signum, frame):\n"
+        f"    pathlib.Path({str(marker)!r}).write_text('SIGINT')\n"
+        "get_ipython().kernel.saved_sigint_handler = on_interrupt",
+    )
     assert not marker.exists()
