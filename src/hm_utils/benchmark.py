@@ -19,14 +19,13 @@ from typing import Any
 
 import psutil
 
+from hm_utils import clock, layers, simulation
 from hm_utils import config as config_module
-from hm_utils import layers, simulation
 
 BENCH_OVERRIDES = {
     "paths.home": ".hm-bench",
     "paths.runs": ".hm-bench/runs",
     "paths.site": ".hm-bench/_site",
-    "spark.local.port": 15022,
     "spark.local.driver_memory": "6g",
 }
 
@@ -100,7 +99,7 @@ def run_benchmark(
     config = config_module.load("local", extra)
     engine = LocalEngine(config)
     engine.stop()
-    day = latest_working_day(date.today())
+    day = latest_working_day(clock.today(config))
     options = simulation.options_from_config(
         config,
         workspaces=workspaces,

@@ -4,10 +4,11 @@ simulated account (registered as `<schemas.simulated>_<schema>.<table>` tables).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from hm_utils import clock
 from hm_utils.config import Config
 
 
@@ -31,7 +32,7 @@ def options_from_config(config: Config, **given: Any):
     return SimulationOptions(
         workspaces=int(settings["workspaces"]),
         days=int(settings["days"]),
-        end_date=date.fromisoformat(str(end)) if end else None,
+        end_date=date.fromisoformat(str(end)) if end else clock.today(config) - timedelta(days=1),
         seed=int(settings["seed"]),
         scale=float(settings["scale"]),
         defects=bool(settings.get("defects", True)),

@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from hm_utils.errors import EngineError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+HOME_PORTS = range(20000, 30000)  # where home_port() places engines: below Linux's ephemeral ports
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 MIN_JAVA = 17
 # What the engine does while its class archive is recorded: a table written and read, a join, an
@@ -100,6 +102,12 @@ def record_class_archive(config: Config, progress=print) -> Path | None:
     recording.replace(archive)
     progress(f"engine class archive recorded in {time.perf_counter() - started:.0f} s: {archive}")
     return archive
+
+
+def home_port(home: Path) -> int:
+    """The engine port of an engine home when params set none: stable for the folder, and different for
+    another checkout's home, so two checkouts on one machine never talk to each other's engine."""
+    return HOME_PORTS.start + zlib.crc32(str(home.resolve()).encode()) % len(HOME_PORTS)
 
 
 def free_port() -> int:
@@ -192,14 +200,14 @@ class LocalEngine:
         settings = config.get("spark.local", {}) or {}
         self.config = config
         self.host = str(settings.get("host", "localhost"))
-        self.port = int(settings.get("port", 15002))
+        self.home = config.home
+        self.port = int(settings.get("port") or home_port(self.home))
         self.driver_memory = str(settings.get("driver_memory", "4g"))
         self.shuffle_partitions = int(settings.get("shuffle_partitions", 4))
         self.java_options = str(settings.get("java_options") or "")
         self.log_level = str(settings.get("log_level") or "WARN").upper()
         self.extra_conf = {str(key): _conf_value(value) for key, value in (settings.get("conf") or {}).items()}
         self.start_timeout = float(settings.get("start_timeout_seconds", 120))
-        self.home = config.home
         self.state_dir = self.home / "engine"
         self.pid_file = self.state_dir / "server.pid"
         self.log_file = self.state_dir / "server.log"

@@ -12,10 +12,22 @@ def test_env_file_overrides_base(monkeypatch):
     monkeypatch.delenv("HM_SET", raising=False)
     base = config_module.load("local")
     ci = config_module.load("ci")
-    assert base.get("spark.local.port") == 15002
-    assert ci.get("spark.local.port") == 15012
+    assert base.get("paths.home") == ".hm"
+    assert ci.get("paths.home") == ".hm-ci"
     assert ci.get("simulation.days") == 21
     assert ci.get("schemas.gold") == base.get("schemas.gold")  # untouched keys come from base
+
+
+def test_each_engine_home_gets_its_own_port(tmp_path):
+    from hm_utils.spark import HOME_PORTS, LocalEngine
+
+    def port(home):
+        return LocalEngine(config_module.load("ci", {"paths.home": str(home)})).port
+
+    first, second = port(tmp_path / "a" / ".hm"), port(tmp_path / "b" / ".hm")
+    assert first != second and first in HOME_PORTS and second in HOME_PORTS
+    assert port(tmp_path / "a" / ".hm") == first  # stable for the same folder
+    assert LocalEngine(config_module.load("ci", {"spark.local.port": 15099})).port == 15099  # params still win
 
 
 def test_overrides_beat_files_and_are_typed(monkeypatch):

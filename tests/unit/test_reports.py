@@ -4,7 +4,7 @@ the site definition and the offline nbconvert rendering of executed notebooks.""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import nbformat
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from hm_utils import charts, formatting
+from hm_utils import charts, clock, formatting
 from hm_utils.errors import ConfigError
 from hm_utils.reports import attention, blocks, page, site
 
@@ -118,7 +118,7 @@ def test_period_previous_and_label():
 
 
 def test_resolve_period_defaults_and_errors(config):
-    yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+    yesterday = clock.today(config) - timedelta(days=1)
     days = int(config.get("reports.period_days"))
     default = page.resolve_period(config)
     assert default.end == yesterday and default.days == days

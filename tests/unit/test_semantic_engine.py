@@ -9,10 +9,10 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from hm_utils import semantic, sources, tables
+from hm_utils import clock, semantic, sources, tables
 from hm_utils.semantic import assets, genie, query
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.calendar]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_every_parameter_and_column_comment_is_readable_back(spark, config, name
 def test_acceptance_query_lists_the_failure_streak(account, spark, config, truth):
     streak = truth["failure_streak"]
     frame = spark.sql(
-        f"select * from {assets.qualified(config, 'get_failed_jobs')}(current_date() - interval 7 days, current_date())"
+        f"select * from {assets.qualified(config, 'get_failed_jobs')}({clock.sql_today(config)} - interval 7 days, {clock.sql_today(config)})"
     ).toPandas()
     row = frame[frame.job_id == streak["entity_id"]]
     assert len(row) == 1

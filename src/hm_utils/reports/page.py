@@ -14,14 +14,14 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hm_utils import formatting, headline, semantic
+from hm_utils import clock, formatting, headline, semantic
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 from hm_utils.reports import blocks
@@ -71,7 +71,7 @@ def default_end(config: Config) -> date:
     """The last complete day: the simulation's end date for a simulated source with one, else yesterday (UTC)."""
     if config.get("source.kind") == "simulated" and config.get("simulation.end_date"):
         return _parse_date(config.get("simulation.end_date"), "simulation.end_date")
-    return datetime.now(timezone.utc).date() - timedelta(days=1)
+    return clock.today(config) - timedelta(days=1)
 
 
 def resolve_period(config: Config, start_date: str = "", end_date: str = "") -> Period:

@@ -5,7 +5,9 @@ Placeholder scheme (the only one used in `sql/functions/*.sql` and `sql/metric_v
 - `{<layer>.<table>}` → the registry table, e.g. `{gold.fct_job_runs}` (via :func:`hm_utils.tables.full_name`);
 - `{sla_default_minutes}`, `{sla_targets}`, `{sensitive_table_regex}`, `{currency_code}` → values from params
   `semantic:` baked in at deploy time (a number, an inline relation `(job_key, target_minutes)`, a string
-  literal, the currency code used by metric-view formats).
+  literal, the currency code used by metric-view formats);
+- `{today}`, `{now}` → `current_date()`, `current_timestamp()`, or the instant pinned by `clock.now` as a
+  literal (so a pinned run's default windows do not move with the calendar).
 Rendering happens on the text before anything parses it, so a YAML value such as `source: {gold.x}`
 becomes a plain scalar. An unknown placeholder is a ConfigError naming the file.
 """
@@ -21,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from hm_utils import tables
+from hm_utils import clock, tables
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 from hm_utils.io import quote_identifier, sql_string
@@ -67,6 +69,8 @@ _SNIPPETS: dict[str, Callable[[Config], str]] = {
     "sla_targets": _sla_targets,
     "sensitive_table_regex": lambda c: sql_string(str(c.get("semantic.sensitive_table_regex", "(?i)pii"))),
     "currency_code": lambda c: str(c.get("semantic.currency_code", "USD")),
+    "today": clock.sql_today,
+    "now": clock.sql_now,
 }
 
 

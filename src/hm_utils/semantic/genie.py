@@ -90,7 +90,7 @@ def example_sql(config: Config, example: dict[str, Any]) -> str:
                 fix=f"use {', '.join(known)}",
             )
         arguments = ", ".join(f"{key} => {value}" for key, value in args.items())
-        return f"select * from {assets.qualified(config, name)}({arguments})"
+        return assets.render(f"select * from {assets.qualified(config, name)}({arguments})", config, str(GENIE_DIR))
     view = example["metric_view"]
     dims_known, measures_known = assets.metric_view_fields(assets.metric_view_spec(config, view))
     dims, measures = list(example.get("dimensions") or []), list(example.get("measures") or [])
@@ -107,7 +107,7 @@ def example_sql(config: Config, example: dict[str, Any]) -> str:
         sql += f" where {example['where']}"
     if dims:
         sql += f" group by all order by {', '.join(example.get('order_by') or dims)}"
-    return sql
+    return assets.render(sql, config, str(GENIE_DIR))
 
 
 def _id(*parts: str) -> str:

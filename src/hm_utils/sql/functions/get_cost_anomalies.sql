@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_cost_anomalies(
-  start_date date default current_date() - interval 30 days comment 'First UTC day checked for anomalies. Default: 30 days ago (the baseline reaches further back).',
-  end_date date default current_date() comment 'Last UTC day checked. Default: today.',
+  start_date date default {today} - interval 30 days comment 'First UTC day checked for anomalies. Default: 30 days ago (the baseline reaches further back).',
+  end_date date default {today} comment 'Last UTC day checked. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   z_threshold double default 3.0 comment 'Minimum z-score (standard deviations above the trailing mean) for a day to be returned. Default 3.',
   baseline_days int default 28 comment 'Number of calendar days before each day that form its baseline (days with usage of the same workspace and SKU). Default 28.',

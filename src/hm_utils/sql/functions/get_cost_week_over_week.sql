@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_cost_week_over_week(
-  start_date date default current_date() - interval 6 days comment 'First UTC day of the current period. Default: 6 days ago (a 7-day week ending end_date).',
-  end_date date default current_date() comment 'Last UTC day of the current period. Default: today.',
+  start_date date default {today} - interval 6 days comment 'First UTC day of the current period. Default: 6 days ago (a 7-day week ending end_date).',
+  end_date date default {today} comment 'Last UTC day of the current period. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.'
 )
 returns table (

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_daily_cost_summary(
-  start_date date default current_date() - interval 30 days comment 'First UTC day included. Default: 30 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 30 days comment 'First UTC day included. Default: 30 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.'
 )
 returns table (

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_download_activity(
-  start_date date default current_date() - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all.',
   min_downloads int default 20 comment 'Minimum downloads of one user within one window to be returned (20 per hour is the usual exfiltration alert). Default 20.',
   window_minutes int default 60 comment 'Length of the time window in minutes (aligned on the clock). Default 60.'

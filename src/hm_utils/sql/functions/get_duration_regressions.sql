@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_duration_regressions(
-  start_date date default current_date() - interval 7 days comment 'First UTC run date of the recent window. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC run date of the recent window. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC run date of the recent window. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC run date of the recent window. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   baseline_days int default 28 comment 'Days before start_date that form each job baseline. Default 28.',
   min_ratio double default 1.5 comment 'Minimum recent median / baseline median duration for a job to be returned (1.5 = 50 % slower). Default 1.5.',

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_flaky_jobs(
-  start_date date default current_date() - interval 30 days comment 'First UTC run date included. Default: 30 days ago.',
-  end_date date default current_date() comment 'Last UTC run date included. Default: today.',
+  start_date date default {today} - interval 30 days comment 'First UTC run date included. Default: 30 days ago.',
+  end_date date default {today} comment 'Last UTC run date included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   min_runs int default 5 comment 'Minimum completed runs for a job to be judged. Default 5.',
   min_flips int default 2 comment 'Minimum switches between success and failure for a job to be returned. Default 2.'

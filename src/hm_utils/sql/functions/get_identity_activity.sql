@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_identity_activity(
-  start_date date default current_date() - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all.',
   identity string default null comment 'User email or service principal to look at; NULL (default) = every identity.',
   top_n int default 50 comment 'Number of identities returned (rank 1..top_n). Default 50.'

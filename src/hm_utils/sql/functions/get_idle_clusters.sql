@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_idle_clusters(
-  start_date date default current_date() - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   cpu_threshold double default 10 comment 'An hour counts as idle when the average CPU busy percent of all the cluster nodes is below this. Default 10.',
   min_idle_hours int default 6 comment 'Minimum idle hours in the period for a cluster to be returned (LakeSentry severity: 2 medium, 6 high, 12 critical). Default 6.'

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_longest_tasks(
-  start_date date default current_date() - interval 7 days comment 'First UTC run date included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC run date included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC run date included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC run date included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   job string default null comment 'Job id or job name to keep; NULL (default) = all jobs.',
   top_n int default 20 comment 'Number of task runs returned (rank 1..top_n). Default 20.'

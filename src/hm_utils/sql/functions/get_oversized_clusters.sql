@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_oversized_clusters(
-  start_date date default current_date() - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   cpu_threshold double default 25 comment 'A cluster is oversized when its workers average CPU busy percent stays below this. Default 25.',
   min_workers int default 4 comment 'Only clusters that ran with at least this many worker instances in some hour. Default 4.',

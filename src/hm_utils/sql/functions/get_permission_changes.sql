@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_permission_changes(
-  start_date date default current_date() - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep (0 = account level); NULL (default) = all.',
   admin_only boolean default false comment 'True = only admin and group membership changes; false (default) = also grants and ACL changes.'
 )

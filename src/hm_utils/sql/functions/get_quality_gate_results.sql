@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_quality_gate_results(
-  start_date date default current_date() - interval 30 days comment 'First UTC date of validation runs included; NULL = no lower bound. Default: 30 days ago.',
-  end_date date default current_date() comment 'Last UTC date of validation runs included; NULL = no upper bound. Default: today.',
+  start_date date default {today} - interval 30 days comment 'First UTC date of validation runs included; NULL = no lower bound. Default: 30 days ago.',
+  end_date date default {today} comment 'Last UTC date of validation runs included; NULL = no upper bound. Default: today.',
   table_filter string default null comment 'Silver table key or part of it to keep, e.g. billing_usage; NULL (default) = every silver table.',
   latest_only boolean default true comment 'True (default) = only the latest validation of each table in the period; false = every validation run (quality over time).'
 )

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_sensitive_table_access(
-  start_date date default current_date() - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all.',
   table_pattern string default {sensitive_table_regex} comment 'Java regular expression matched against catalog.schema.table names; the default comes from params semantic.sensitive_table_regex.',
   top_n int default 50 comment 'Number of table and user pairs returned (rank 1..top_n). Default 50.'

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_sla_breaches(
-  start_date date default current_date() - interval 7 days comment 'First UTC run date included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC run date included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC run date included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC run date included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   default_target_minutes int default {sla_default_minutes} comment 'Duration target in minutes for jobs without their own target; the default comes from params semantic.sla.default_minutes.'
 )

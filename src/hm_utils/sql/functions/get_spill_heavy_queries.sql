@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_spill_heavy_queries(
-  start_date date default current_date() - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   min_spill_gb double default 0 comment 'Minimum GB spilled to disk for a statement to be returned (0 = any spill). Default 0.',
   top_n int default 20 comment 'Number of statements returned (rank 1..top_n). Default 20.'

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_table_freshness(
-  start_date date default current_date() - interval 30 days comment 'First UTC day of lineage looked at (tables last written before it are not listed). Default: 30 days ago.',
-  end_date date default current_date() comment 'Last UTC day looked at; freshness is measured at the end of this day or now, whichever is earlier. Default: today.',
+  start_date date default {today} - interval 30 days comment 'First UTC day of lineage looked at (tables last written before it are not listed). Default: 30 days ago.',
+  end_date date default {today} comment 'Last UTC day looked at; freshness is measured at the end of this day or now, whichever is earlier. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   stale_after_hours int default 36 comment 'A table is stale when not written for this many hours, or for 3 times its usual write interval if that is longer. Default 36.',
   only_stale boolean default false comment 'True = return only stale tables; false (default) = every table written by a job.'
@@ -44,7 +44,7 @@ return
   ),
   scored as (
     select p.*,
-      (unix_seconds(least(current_timestamp(), cast(date_add(end_date, 1) as timestamp))) - unix_seconds(p.last_write_time)) / 3600.0
+      (unix_seconds(least({now}, cast(date_add(end_date, 1) as timestamp))) - unix_seconds(p.last_write_time)) / 3600.0
         as hours_since_last_write,
       greatest(cast(stale_after_hours as double), coalesce(3 * p.usual_interval_hours, 0)) as stale_threshold_hours
     from per_table as p

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_token_activity(
-  start_date date default current_date() - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all.',
   top_n int default 50 comment 'Number of identities returned (rank 1..top_n). Default 50.'
 )

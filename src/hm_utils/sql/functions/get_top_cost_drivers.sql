@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_top_cost_drivers(
-  start_date date default current_date() - interval 30 days comment 'First UTC day included. Default: 30 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 30 days comment 'First UTC day included. Default: 30 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   group_by string default 'owner' comment 'What a driver is: owner (the job, warehouse, cluster, pipeline, endpoint, app or notebook billed; default), sku, identity (user or service principal charged) or product (billing origin product).',
   top_n int default 10 comment 'Number of drivers returned (rank 1..top_n). Default 10.'

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_warehouse_queueing(
-  start_date date default current_date() - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 7 days comment 'First UTC day included. Default: 7 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   queue_threshold_seconds double default 60 comment 'A day is flagged when the 95th percentile wait at capacity of its queued statements reaches this many seconds. Default 60.'
 )

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_workspace_cost_trend(
-  start_date date default current_date() - interval 90 days comment 'First UTC day included. Default: 90 days ago.',
-  end_date date default current_date() comment 'Last UTC day included. Default: today.',
+  start_date date default {today} - interval 90 days comment 'First UTC day included. Default: 90 days ago.',
+  end_date date default {today} comment 'Last UTC day included. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   grain string default 'week' comment 'Period length: day, week (default, weeks start on Monday) or month.'
 )
