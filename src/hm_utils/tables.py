@@ -1,7 +1,9 @@
-"""The table registry (params/tables.yml): every table declared once, resolved by key.
+"""The table registry: every table declared once, resolved by key.
 
-A key is `<layer>.<name>` (for example `bronze.billing_usage`). :func:`full_name` turns it into
-`catalog.schema.table` for the configured target; no other code spells table names.
+Source, bronze, silver and ops tables are declared in params/tables.yml; gold tables by their models
+(`src/hm_utils/gold_models/<table>.yml`, read through :mod:`hm_utils.gold.models`). A key is
+`<layer>.<name>` (for example `bronze.billing_usage`). :func:`full_name` turns it into `catalog.schema.table`
+for the configured target; no other code spells table names.
 """
 
 from __future__ import annotations
@@ -54,8 +56,15 @@ def _load(path: Path) -> dict[str, TableSpec]:
     for layer, entries in raw.items():
         if layer not in LAYERS:
             raise ConfigError(f"unknown layer '{layer}'", where=str(path), fix=f"use one of {', '.join(LAYERS)}")
+        if layer == "gold" and entries:
+            raise ConfigError(
+                "gold tables are declared by their models, not in the registry file",
+                where=f"{path}: gold",
+                fix="move each entry's fields into src/hm_utils/gold_models/<table>.yml and remove the gold section",
+            )
         for name, entry in (entries or {}).items():
             specs[f"{layer}.{name}"] = _spec(layer, name, entry or {}, path)
+    specs.update(_gold_specs())
     for spec in specs.values():
         if spec.upstream and spec.upstream not in specs:
             raise ConfigError(
@@ -95,6 +104,24 @@ def _spec(layer: str, name: str, entry: dict[str, Any], path: Path) -> TableSpec
         system_table=entry.get("system_table"),
         upstream=entry.get("upstream"),
     )
+
+
+def _gold_specs() -> dict[str, TableSpec]:
+    """One registry entry per gold model: its name, comment, keys, clustering and main input."""
+    from hm_utils.gold.models import load_models  # the models module reads the registry itself
+
+    return {
+        model.key: TableSpec(
+            key=model.key,
+            layer="gold",
+            name=model.table,
+            comment=model.comment,
+            primary_key=model.primary_key,
+            cluster_by=model.cluster_by,
+            upstream=model.main_input,
+        )
+        for model in load_models().values()
+    }
 
 
 def _inherit(spec: TableSpec, specs: dict[str, TableSpec]) -> TableSpec:

@@ -18,33 +18,29 @@ tasks count separately), S = the sum over runs and D = the record's duration; th
 stays with the cluster. The last allocation of a record takes the rounding residue, so allocations add up to the
 record exactly.
 
-Incremental: the refresh recomputes the usage dates that have input rows ingested on or after the newest
-ingestion_date already in gold minus `gold.lookback_days` (so late rows and corrections update their day), and
-replaces exactly those dates in every table (io replace_where). A missing table or `gold.full_refresh` rebuilds all.
+Refresh (models): fct_usage_hourly rewrites the usage dates of billing rows ingested since `gold.lookback_days`
+before the newest ingestion_date it holds (late rows and corrections update their day); the four tables built from
+it rewrite the same dates.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from hm_utils import io
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 from hm_utils.gold import models
-from hm_utils.gold.dimensions import UNKNOWN_IDENTITY, read_input, sku_family
+from hm_utils.gold.build import Inputs
+from hm_utils.gold.dimensions import UNKNOWN_IDENTITY, sku_family
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame
 
 COST_TYPE = "decimal(38,10)"
 QUANTITY_TYPE = "decimal(38,18)"
 _QTY_FACTOR = "decimal(28,18)"
 _PRICE_FACTOR = "decimal(18,10)"
-USAGE_TABLES = ("fct_usage_hourly", "fct_cost_allocation", "fct_usage_daily", "fct_cost_by_tag", "agg_daily_cost")
 UNALLOCATED = "unallocated"
 
 # (owner_type, usage_metadata field): the first non-null field decides the owner of a usage record.
@@ -58,18 +54,6 @@ OWNER_RULES = (
     ("cluster", "cluster_id"),
     ("notebook", "notebook_id"),
 )
-
-
-@dataclass
-class TableBuild:
-    """What one gold table's build did."""
-
-    key: str
-    mode: str
-    rows: int
-    seconds: float
-    dates: int | None = None
-    note: str = ""
 
 
 def list_cost(quantity: Column, price: Column) -> Column:
@@ -90,28 +74,6 @@ def effective_cost(cost: Column, factor: Decimal) -> Column:
     from pyspark.sql import functions as F
 
     return (cost.cast("decimal(27,10)") * F.lit(str(factor)).cast("decimal(10,8)")).cast(COST_TYPE)
-
-
-# ---------------------------------------------------------------------------------------------- refresh window
-
-
-def refresh_dates(spark: SparkSession, config: Config, usage: DataFrame) -> list[date] | None:
-    """Usage dates to recompute, or None for a full rebuild (see the module docstring)."""
-    from pyspark.sql import functions as F
-
-    if config.get("gold.full_refresh") or not all(io.table_exists(spark, config, f"gold.{t}") for t in USAGE_TABLES):
-        return None
-    newest = io.read_table(spark, config, "gold.fct_usage_hourly").agg(F.max("ingestion_date").alias("d")).first()
-    if newest is None or newest["d"] is None:
-        return None
-    cutoff = newest["d"] - timedelta(days=int(config.get("gold.lookback_days", 7)))
-    fresh = usage.where((F.col("ingestion_date") >= F.lit(cutoff)) | F.col("ingestion_date").isNull())
-    return sorted(row["usage_date"] for row in fresh.select("usage_date").distinct().collect())
-
-
-def dates_predicate(dates: list[date]) -> str:
-    """SQL predicate selecting the given usage dates (for replace_where)."""
-    return "usage_date in (" + ", ".join(f"date'{d.isoformat()}'" for d in dates) + ")"
 
 
 # ---------------------------------------------------------------------------------------------- fct_usage_hourly
@@ -531,57 +493,31 @@ def daily_cost(hourly: DataFrame, workspaces: DataFrame) -> DataFrame:
     )
 
 
-# ---------------------------------------------------------------------------------------------- build
+# ---------------------------------------------------------------------------------------------- builders
 
 
-def build_usage_facts(spark: SparkSession, config: Config, run_id: str) -> list[TableBuild]:
-    """Build (or refresh) the five usage tables; dim_sku and dim_workspace must be built first."""
-    usage = read_input(spark, config, "billing_usage")
-    dates = refresh_dates(spark, config, usage)
-    if dates is not None and not dates:
-        return [
-            TableBuild(
-                f"gold.{t}",
-                "unchanged",
-                int(io.read_table(spark, config, f"gold.{t}").count()),
-                0.0,
-                0,
-                "no usage ingested within the lookback",
-            )
-            for t in USAGE_TABLES
-        ]
-    where = None if dates is None else dates_predicate(dates)
-    mode = "overwrite" if dates is None else "replace_where"
-    window = usage if where is None else usage.where(where)
-    builds = []
-
-    def write(table: str, df: DataFrame) -> None:
-        started = time.perf_counter()
-        result = models.write_model(spark, config, table, df, mode, where=where)
-        builds.append(
-            TableBuild(
-                result.key,
-                mode,
-                result.rows,
-                round(time.perf_counter() - started, 2),
-                None if dates is None else len(dates),
-            )
-        )
-
-    hourly = price_usage(
-        config,
-        window,
-        io.read_table(spark, config, "gold.dim_sku"),
-        read_input(spark, config, "lakeflow_jobs"),
-        read_input(spark, config, "lakeflow_pipelines"),
+def build_fct_usage_hourly(inputs: Inputs) -> DataFrame:
+    return price_usage(
+        inputs.config,
+        inputs.read("silver.billing_usage"),
+        inputs.read("gold.dim_sku"),
+        inputs.read("silver.lakeflow_jobs"),
+        inputs.read("silver.lakeflow_pipelines"),
     )
-    write("fct_usage_hourly", hourly)
-    written = io.read_table(spark, config, "gold.fct_usage_hourly")
-    if where is not None:
-        written = written.where(where)
-    task_slices = read_input(spark, config, "lakeflow_job_task_run_timeline")
-    write("fct_cost_allocation", allocate_costs(written, task_cluster_seconds(task_slices)))
-    write("fct_usage_daily", daily_usage(written))
-    write("fct_cost_by_tag", cost_by_tag(written, list(config.get("gold.tag_keys") or [])))
-    write("agg_daily_cost", daily_cost(written, io.read_table(spark, config, "gold.dim_workspace")))
-    return builds
+
+
+def build_fct_cost_allocation(inputs: Inputs) -> DataFrame:
+    task_slices = inputs.read("silver.lakeflow_job_task_run_timeline")
+    return allocate_costs(inputs.read("gold.fct_usage_hourly"), task_cluster_seconds(task_slices))
+
+
+def build_fct_usage_daily(inputs: Inputs) -> DataFrame:
+    return daily_usage(inputs.read("gold.fct_usage_hourly"))
+
+
+def build_fct_cost_by_tag(inputs: Inputs) -> DataFrame:
+    return cost_by_tag(inputs.read("gold.fct_usage_hourly"), list(inputs.config.get("gold.tag_keys") or []))
+
+
+def build_agg_daily_cost(inputs: Inputs) -> DataFrame:
+    return daily_cost(inputs.read("gold.fct_usage_hourly"), inputs.read("gold.dim_workspace"))

@@ -1,23 +1,25 @@
-"""Shared gold dimensions: dim_date, dim_workspace (SCD2), dim_sku (price windows) and dim_identity.
+"""Gold dimensions: dim_date, dim_workspace, dim_sku, dim_identity, dim_job, dim_cluster, dim_warehouse,
+dim_pipeline and dim_node_type.
 
-Each `build_<table>(spark, config, run_id)` returns the finished DataFrame in the model's columns; the gold
-orchestrator writes it (whole table, these dimensions are small). dim_workspace keeps history across builds:
-system.access.workspaces_latest only has the latest state, so a build compares it with the current versions
-and opens a new version (valid_from = the build's time) when the name, URL or status changed.
+Rebuilt whole from silver on every build (SCD2 versions can change anywhere in history, and dimensions are small).
+The change-history dimensions (job, cluster, warehouse, pipeline) are SCD2 over the system tables' change_time:
+one row per version, closed at the next change. dim_workspace keeps history across builds itself:
+system.access.workspaces_latest only has the latest state, so a build compares it with the current versions and
+opens a new version (valid_from = the build's time) when the name, URL or status changed. dim_sku holds the
+list-price windows that cost is priced by.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from hm_utils import io
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
+from hm_utils.gold.build import Inputs
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame
 
 EPOCH = "1970-01-01 00:00:00"
 """valid_from of a first version, so that every earlier fact row finds it."""
@@ -27,12 +29,8 @@ PRICE_FIELDS = {
     "effective_list": "pricing.effective_list.default",
     "promotional": "pricing.promotional.default",
 }
+
 UNKNOWN_IDENTITY = "unknown"
-
-
-def read_input(spark: SparkSession, config: Config, name: str) -> DataFrame:
-    """The input table `name` (e.g. `billing_usage`) of the layer gold reads, `gold.input_layer` (silver)."""
-    return io.read_table(spark, config, f"{config.get('gold.input_layer', 'silver')}.{name}")
 
 
 def sku_family(config: Config, sku_name: Column) -> Column:
@@ -76,13 +74,164 @@ def price_column(config: Config) -> Column:
     return F.coalesce(F.col(PRICE_FIELDS[field]), F.col(PRICE_FIELDS["default"]))
 
 
-def build_dim_sku(spark: SparkSession, config: Config, run_id: str) -> DataFrame:
+def scd2_versions(df: DataFrame, keys: list[str], change_column: str = "change_time") -> DataFrame:
+    """`df` (one row per version) with valid_from, valid_to (next version's change time) and is_current."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    window = Window.partitionBy(*keys).orderBy(F.col(change_column))
+    return (
+        df.withColumn("valid_from", F.col(change_column))
+        .withColumn("valid_to", F.lead(F.col(change_column)).over(window))
+        .withColumn("is_current", F.col("valid_to").isNull())
+    )
+
+
+def current_rows(dimension: DataFrame) -> DataFrame:
+    """The current version of every key of an SCD2 dimension."""
+    return dimension.where("is_current")
+
+
+def dim_job_frame(jobs: DataFrame) -> DataFrame:
+    """dim_job from silver lakeflow_jobs (one row per workspace_id, job_id, change_time)."""
+    from pyspark.sql import functions as F
+
+    return scd2_versions(jobs, ["workspace_id", "job_id"]).select(
+        "workspace_id",
+        "job_id",
+        F.col("name").alias("job_name"),
+        "description",
+        "creator_id",
+        "creator_user_name",
+        "run_as",
+        "run_as_user_name",
+        F.coalesce(F.col("tags"), F.create_map().cast("map<string,string>")).alias("tags"),
+        "trigger_type",
+        F.col("trigger.schedule.quartz_cron_expression").alias("schedule_cron"),
+        F.coalesce(F.col("paused"), F.lit(False)).alias("is_paused"),
+        "timeout_seconds",
+        "create_time",
+        "delete_time",
+        F.col("delete_time").isNotNull().alias("is_deleted"),
+        "valid_from",
+        "valid_to",
+        "is_current",
+    )
+
+
+def dim_cluster_frame(clusters: DataFrame) -> DataFrame:
+    """dim_cluster from silver compute_clusters; compute_kind tells all-purpose (UI/API) from job clusters."""
+    from pyspark.sql import functions as F
+
+    source = F.upper(F.col("cluster_source"))
+    kind = (
+        F.when(source.isin("UI", "API"), "ALL_PURPOSE")
+        .when(source == "JOB", "JOB")
+        .when(source.startswith("PIPELINE"), "PIPELINE")
+        .otherwise("OTHER")
+    )
+    return scd2_versions(clusters, ["workspace_id", "cluster_id"]).select(
+        "workspace_id",
+        "cluster_id",
+        "cluster_name",
+        "owned_by",
+        "cluster_source",
+        kind.alias("compute_kind"),
+        (kind == "ALL_PURPOSE").alias("is_all_purpose"),
+        "driver_node_type",
+        "worker_node_type",
+        "worker_count",
+        "min_autoscale_workers",
+        "max_autoscale_workers",
+        F.col("max_autoscale_workers").isNotNull().alias("is_autoscaling"),
+        "auto_termination_minutes",
+        "dbr_version",
+        "data_security_mode",
+        "policy_id",
+        F.coalesce(
+            F.col("aws_attributes.availability"),
+            F.col("azure_attributes.availability"),
+            F.col("gcp_attributes.availability"),
+        ).alias("availability"),
+        F.coalesce(F.col("tags"), F.create_map().cast("map<string,string>")).alias("tags"),
+        "create_time",
+        "delete_time",
+        F.col("delete_time").isNotNull().alias("is_deleted"),
+        "valid_from",
+        "valid_to",
+        "is_current",
+    )
+
+
+def dim_warehouse_frame(warehouses: DataFrame) -> DataFrame:
+    """dim_warehouse from silver compute_warehouses."""
+    from pyspark.sql import functions as F
+
+    return scd2_versions(warehouses, ["workspace_id", "warehouse_id"]).select(
+        "workspace_id",
+        "warehouse_id",
+        "warehouse_name",
+        "warehouse_type",
+        "warehouse_channel",
+        "warehouse_size",
+        "min_clusters",
+        "max_clusters",
+        "auto_stop_minutes",
+        F.coalesce(F.col("tags"), F.create_map().cast("map<string,string>")).alias("tags"),
+        "delete_time",
+        F.col("delete_time").isNotNull().alias("is_deleted"),
+        "valid_from",
+        "valid_to",
+        "is_current",
+    )
+
+
+def dim_pipeline_frame(pipelines: DataFrame) -> DataFrame:
+    """dim_pipeline from silver lakeflow_pipelines."""
+    from pyspark.sql import functions as F
+
+    return scd2_versions(pipelines, ["workspace_id", "pipeline_id"]).select(
+        "workspace_id",
+        "pipeline_id",
+        F.col("name").alias("pipeline_name"),
+        "pipeline_type",
+        "created_by",
+        "run_as",
+        F.coalesce(F.col("tags"), F.create_map().cast("map<string,string>")).alias("tags"),
+        F.col("settings.serverless").alias("is_serverless"),
+        F.col("settings.photon").alias("is_photon"),
+        F.col("settings.continuous").alias("is_continuous"),
+        F.col("settings.development").alias("is_development"),
+        F.col("settings.edition").alias("edition"),
+        F.col("settings.channel").alias("channel"),
+        "configuration",
+        "delete_time",
+        F.col("delete_time").isNotNull().alias("is_deleted"),
+        "valid_from",
+        "valid_to",
+        "is_current",
+    )
+
+
+def dim_node_type_frame(node_types: DataFrame) -> DataFrame:
+    """dim_node_type from silver compute_node_types (one row per node type across accounts)."""
+    from pyspark.sql import functions as F
+
+    return node_types.groupBy("node_type").agg(
+        F.max("core_count").alias("core_count"),
+        F.max("memory_mb").alias("memory_mb"),
+        (F.max("memory_mb") / F.lit(1024.0)).alias("memory_gb"),
+        F.max("gpu_count").alias("gpu_count"),
+    )
+
+
+def build_dim_sku(inputs: Inputs) -> DataFrame:
     """One row per price window. A window's end is cut at the next window's start, so windows never overlap
     and a usage row matches at most one price (overlaps in the source would otherwise double-count usage)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    prices = read_input(spark, config, "billing_list_prices")
+    prices = inputs.read("silver.billing_list_prices")
     key = ["sku_name", "cloud", "usage_unit"]
     following = Window.partitionBy(*key).orderBy("price_start_time")
     next_start = F.lead("price_start_time").over(following)
@@ -100,13 +249,13 @@ def build_dim_sku(spark: SparkSession, config: Config, run_id: str) -> DataFrame
             F.col("pricing.default").alias("default_price"),
             F.col("pricing.promotional.default").alias("promotional_price"),
             F.col("pricing.effective_list.default").alias("effective_list_price"),
-            price_column(config).alias("list_price"),
+            price_column(inputs.config).alias("list_price"),
         )
         .withColumn("valid_to", valid_to)
         .select(
             *key,
             "currency_code",
-            sku_family(config, F.col("sku_name")).alias("sku_family"),
+            sku_family(inputs.config, F.col("sku_name")).alias("sku_family"),
             F.upper("sku_name").contains("SERVERLESS").alias("is_serverless"),
             F.upper("sku_name").contains("PHOTON").alias("is_photon"),
             "default_price",
@@ -120,11 +269,11 @@ def build_dim_sku(spark: SparkSession, config: Config, run_id: str) -> DataFrame
     )
 
 
-def build_dim_date(spark: SparkSession, config: Config, run_id: str) -> DataFrame:
+def build_dim_date(inputs: Inputs) -> DataFrame:
     """Whole calendar years from the first to the last usage date (the current year when there is no usage)."""
     from pyspark.sql import functions as F
 
-    usage = read_input(spark, config, "billing_usage")
+    usage = inputs.read("silver.billing_usage")
     bounds = usage.agg(F.min("usage_date").alias("first"), F.max("usage_date").alias("last")).select(
         F.trunc(F.coalesce("first", F.current_date()), "year").alias("first"),
         F.date_add(F.add_months(F.trunc(F.coalesce("last", F.current_date()), "year"), 12), -1).alias("last"),
@@ -152,15 +301,12 @@ def build_dim_date(spark: SparkSession, config: Config, run_id: str) -> DataFram
 _WORKSPACE_ATTRIBUTES = ["account_id", "workspace_name", "workspace_url", "status", "create_time", "source"]
 
 
-def build_dim_workspace(spark: SparkSession, config: Config, run_id: str, now: datetime | None = None) -> DataFrame:
-    """Workspace versions: the previous dim_workspace plus a new version for each changed or new workspace.
-
-    `now` (default: the current UTC time) is the valid_from of versions opened by this build.
-    """
+def build_dim_workspace(inputs: Inputs) -> DataFrame:
+    """Workspace versions: the previous dim_workspace plus a new version for each changed or new workspace; the
+    build's time (`hm_utils.clock`) is the valid_from of the versions it opens."""
     from pyspark.sql import functions as F
 
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
-    latest = read_input(spark, config, "access_workspaces_latest").select(
+    latest = inputs.read("silver.access_workspaces_latest").select(
         "workspace_id",
         "account_id",
         "workspace_name",
@@ -169,11 +315,7 @@ def build_dim_workspace(spark: SparkSession, config: Config, run_id: str, now: d
         "create_time",
         F.lit("workspaces_latest").alias("source"),
     )
-    billed = (
-        read_input(spark, config, "billing_usage")
-        .groupBy("workspace_id")
-        .agg(F.first("account_id").alias("account_id"))
-    )
+    billed = inputs.read("silver.billing_usage").groupBy("workspace_id").agg(F.first("account_id").alias("account_id"))
     usage_only = billed.join(latest.select("workspace_id"), "workspace_id", "left_anti").select(
         "workspace_id",
         "account_id",
@@ -185,7 +327,8 @@ def build_dim_workspace(spark: SparkSession, config: Config, run_id: str, now: d
     )
     candidate = latest.unionByName(usage_only)
     epoch = F.to_timestamp(F.lit(EPOCH))
-    if not io.table_exists(spark, config, "gold.dim_workspace"):
+    previous = inputs.previous()
+    if previous is None:
         return candidate.select(
             "workspace_id",
             *_WORKSPACE_ATTRIBUTES,
@@ -193,10 +336,9 @@ def build_dim_workspace(spark: SparkSession, config: Config, run_id: str, now: d
             F.lit(None).cast("timestamp").alias("valid_to"),
             F.lit(True).alias("is_current"),
         )
-    previous = io.read_table(spark, config, "gold.dim_workspace")
     current = previous.where("is_current")
     history = previous.where("not is_current")
-    build_time = F.lit(now).cast("timestamp")
+    build_time = F.lit(inputs.now).cast("timestamp")
     same = None
     for name in _WORKSPACE_ATTRIBUTES:
         part = F.col(f"c.{name}").eqNullSafe(F.col(f"n.{name}"))
@@ -227,13 +369,13 @@ def build_dim_workspace(spark: SparkSession, config: Config, run_id: str, now: d
     return history.select(*columns).unionByName(kept.select(*columns)).unionByName(closed).unionByName(opened)
 
 
-def build_dim_identity(spark: SparkSession, config: Config, run_id: str) -> DataFrame:
+def build_dim_identity(inputs: Inputs) -> DataFrame:
     """Every identity seen in billing, job/pipeline definitions, clusters, queries and audit, with its roles."""
     from pyspark.sql import functions as F
 
     no_date = F.lit(None).cast("date")
     sightings = []
-    usage = read_input(spark, config, "billing_usage")
+    usage = inputs.read("silver.billing_usage")
     for role in ("run_as", "owned_by", "created_by", "run_by"):
         sightings.append(
             usage.select(
@@ -242,28 +384,27 @@ def build_dim_identity(spark: SparkSession, config: Config, run_id: str) -> Data
                 F.col("usage_date").alias("seen_date"),
             )
         )
+    jobs, pipelines = inputs.read("silver.lakeflow_jobs"), inputs.read("silver.lakeflow_pipelines")
     definitions = [
-        ("lakeflow_jobs", "run_as_user_name", "job_run_as"),
-        ("lakeflow_jobs", "creator_user_name", "job_creator"),
-        ("lakeflow_pipelines", "run_as", "pipeline_run_as"),
-        ("lakeflow_pipelines", "created_by", "pipeline_creator"),
-        ("compute_clusters", "owned_by", "cluster_owner"),
+        (jobs, "run_as_user_name", "job_run_as"),
+        (jobs, "creator_user_name", "job_creator"),
+        (pipelines, "run_as", "pipeline_run_as"),
+        (pipelines, "created_by", "pipeline_creator"),
+        (inputs.read("silver.compute_clusters"), "owned_by", "cluster_owner"),
     ]
     for table, column, role in definitions:
         sightings.append(
-            read_input(spark, config, table).select(
-                F.col(column).alias("identity"), F.lit(role).alias("role"), no_date.alias("seen_date")
-            )
+            table.select(F.col(column).alias("identity"), F.lit(role).alias("role"), no_date.alias("seen_date"))
         )
     sightings.append(
-        read_input(spark, config, "query_history").select(
+        inputs.read("silver.query_history").select(
             F.col("executed_by").alias("identity"),
             F.lit("query_user").alias("role"),
             F.to_date("start_time").alias("seen_date"),
         )
     )
     sightings.append(
-        read_input(spark, config, "access_audit").select(
+        inputs.read("silver.access_audit").select(
             F.col("user_identity.email").alias("identity"),
             F.lit("audit_user").alias("role"),
             F.col("event_date").alias("seen_date"),
@@ -283,7 +424,7 @@ def build_dim_identity(spark: SparkSession, config: Config, run_id: str) -> Data
             F.max("last_seen_date").alias("last_seen_date"),
         )
     )
-    unknown = spark.createDataFrame(
+    unknown = inputs.spark.createDataFrame(
         [(UNKNOWN_IDENTITY, [], None, None)],
         "identity string, roles array<string>, first_seen_date date, last_seen_date date",
     )
@@ -300,3 +441,23 @@ def build_dim_identity(spark: SparkSession, config: Config, run_id: str) -> Data
         "first_seen_date",
         "last_seen_date",
     )
+
+
+def build_dim_job(inputs: Inputs) -> DataFrame:
+    return dim_job_frame(inputs.read("silver.lakeflow_jobs"))
+
+
+def build_dim_cluster(inputs: Inputs) -> DataFrame:
+    return dim_cluster_frame(inputs.read("silver.compute_clusters"))
+
+
+def build_dim_warehouse(inputs: Inputs) -> DataFrame:
+    return dim_warehouse_frame(inputs.read("silver.compute_warehouses"))
+
+
+def build_dim_pipeline(inputs: Inputs) -> DataFrame:
+    return dim_pipeline_frame(inputs.read("silver.lakeflow_pipelines"))
+
+
+def build_dim_node_type(inputs: Inputs) -> DataFrame:
+    return dim_node_type_frame(inputs.read("silver.compute_node_types"))

@@ -1,10 +1,12 @@
 """Gold models: the star schema declared in `src/hm_utils/gold_models/<table>.yml`, one file per table.
 
-A model gives the table's grain, an LLM-friendly comment, its columns (Spark type, comment, nullability),
-primary key and foreign keys (format: header of dim_job.yml). This module loads and validates the models
-(without Spark), conforms a built DataFrame to its model (exact columns, order and types), writes it through
-`io.write_table` with the column comments, and generates the Databricks DDL that declares the keys as
-informational constraints.
+A model gives the table's grain, an LLM-friendly comment, its columns (Spark type, comment, nullability), primary
+and foreign keys, and what its build needs: the builder's domain module, the tables it reads, how it is refreshed
+(format: header of dim_job.yml). Each gold table is declared there only: the table registry (`hm_utils.tables`),
+the build graph (`hm_utils.gold.build`) and the key tests (`hm_utils.gold.keys`) are derived from the models. This
+module loads and validates the models (without Spark), conforms a built DataFrame to its model (exact columns,
+order and types), writes it through `io.write_table` with the column comments, and generates the Databricks DDL
+that declares the keys as informational constraints.
 
 Foreign keys whose referenced columns are the parent's whole primary key become FOREIGN KEY constraints. A
 reference to the business key of an SCD2 dimension (e.g. facts → dim_job on (workspace_id, job_id), whose primary
@@ -14,9 +16,11 @@ documented in the model and reported by :func:`constraint_ddl` as not declared.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from graphlib import CycleError, TopologicalSorter
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -31,7 +35,14 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 KINDS = ("dimension", "fact", "summary")
-_MODEL_FIELDS = {"table", "kind", "grain", "comment", "primary_key", "foreign_keys", "columns"}
+REFRESH_MODES = ("whole", "by_date")
+SCD2_COLUMNS = ("valid_from", "valid_to", "is_current")
+MODELS_FOLDER = "src/hm_utils/gold_models"
+_MODEL_FIELDS = {
+    "table", "kind", "domain", "grain", "comment", "primary_key", "foreign_keys", "reads", "refresh", "date_column",
+    "watermark", "lookback_days", "input_date", "cluster_by", "columns",
+}  # fmt: skip
+_REQUIRED_FIELDS = {"table", "kind", "domain", "grain", "primary_key", "reads", "refresh", "columns"}
 _COLUMN_FIELDS = {"name", "type", "comment", "nullable"}
 _FK_FIELDS = {"columns", "references", "ref_columns"}
 
@@ -63,11 +74,39 @@ class GoldModel:
     foreign_keys: tuple[ForeignKey, ...]
     columns: tuple[Column, ...]
     source: str
+    domain: str = ""
+    reads: tuple[str, ...] = ()
+    refresh: str = "whole"
+    date_column: str | None = None
+    watermark: str | None = None
+    lookback_days: str | int | None = None
+    input_date: str | None = None
+    cluster_by: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         """The registry key, `gold.<table>`."""
         return f"gold.{self.table}"
+
+    @property
+    def main_input(self) -> str:
+        """The first table of `reads`: the one a by_date refresh restricts to the dates it rewrites."""
+        return self.reads[0]
+
+    @property
+    def gold_reads(self) -> set[str]:
+        """The gold tables this table is built from (built before it)."""
+        return {key.removeprefix("gold.") for key in self.reads if key.startswith("gold.")}
+
+    @property
+    def is_scd2(self) -> bool:
+        """A type-2 dimension: validity columns, and valid_from closes the primary key."""
+        return set(SCD2_COLUMNS) <= set(self.column_names) and self.primary_key[-1:] == ("valid_from",)
+
+    @property
+    def business_key(self) -> tuple[str, ...]:
+        """The primary key without valid_from (SCD2 dimensions), else the primary key."""
+        return self.primary_key[:-1] if self.is_scd2 else self.primary_key
 
     @property
     def column_names(self) -> list[str]:
@@ -87,13 +126,21 @@ def load_models() -> dict[str, GoldModel]:
     return dict(_load_models())
 
 
+def by_domain() -> dict[str, list[str]]:
+    """Gold table names per domain, both sorted."""
+    domains: dict[str, list[str]] = {}
+    for name, model in sorted(load_models().items()):
+        domains.setdefault(model.domain, []).append(name)
+    return dict(sorted(domains.items()))
+
+
 @cache
 def _load_models() -> tuple[tuple[str, GoldModel], ...]:
     folder = resources.files("hm_utils").joinpath("gold_models")
     models = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yml"):
-            model = parse_model(entry.read_text("utf-8"), source=f"src/hm_utils/gold_models/{entry.name}")
+            model = parse_model(entry.read_text("utf-8"), source=f"{MODELS_FOLDER}/{entry.name}")
             models.append((model.table, model))
     return tuple(models)
 
@@ -105,7 +152,7 @@ def get_model(table: str) -> GoldModel:
     if name not in models:
         raise ConfigError(
             f"no gold model '{name}'",
-            where="src/hm_utils/gold_models/",
+            where=MODELS_FOLDER,
             fix=f"add {name}.yml (see the header of dim_job.yml); known models: {', '.join(sorted(models))}",
         )
     return models[name]
@@ -118,7 +165,7 @@ def parse_model(text: str, source: str) -> GoldModel:
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML in a gold model: {exc}", where=source, fix="fix the syntax") from exc
     unknown = set(raw) - _MODEL_FIELDS
-    missing = {"table", "kind", "grain", "primary_key", "columns"} - set(raw)
+    missing = _REQUIRED_FIELDS - set(raw)
     if unknown or missing:
         raise ConfigError(
             f"gold model fields: unknown {sorted(unknown)}, missing {sorted(missing)}",
@@ -159,6 +206,14 @@ def parse_model(text: str, source: str) -> GoldModel:
         foreign_keys=tuple(foreign_keys),
         columns=tuple(columns),
         source=source,
+        domain=str(raw["domain"]),
+        reads=tuple(str(key) for key in raw["reads"] or ()),
+        refresh=str(raw["refresh"]),
+        date_column=raw.get("date_column"),
+        watermark=raw.get("watermark"),
+        lookback_days=raw.get("lookback_days"),
+        input_date=raw.get("input_date"),
+        cluster_by=tuple(raw.get("cluster_by") or ()),
     )
 
 
@@ -166,71 +221,132 @@ def validate_models(models: Mapping[str, GoldModel], config: Config | None = Non
     """Problems of the models, one readable line each (empty when all is well); no Spark needed.
 
     Checks: kind, grain and comments present; unique column names; types parse; primary key columns exist and
-    are not nullable; foreign keys name existing tables and columns of matching count; with `config`, each model
-    has a registry entry `gold.<table>` with the same primary key and each gold registry entry has a model.
+    are not nullable; foreign keys name existing tables and columns of matching count; the build fields (domain
+    module with a `build_<table>` function, reads, refresh, date and watermark columns) are consistent and the
+    reads between gold tables have no cycle; with `config`, every read names a registry table.
     """
     problems: list[str] = []
     for name, model in models.items():
-        where = model.source
-        if model.kind not in KINDS:
-            problems.append(f"{where}: kind '{model.kind}' is not one of {KINDS}")
-        if not model.grain.strip():
-            problems.append(f"{where}: grain is empty")
-        names = model.column_names
-        if len(set(names)) != len(names):
-            problems.append(f"{where}: duplicate column names {sorted({n for n in names if names.count(n) > 1})}")
-        for column in model.columns:
-            if not column.comment.strip():
-                problems.append(f"{where}: column {column.name} has no comment")
-            try:
-                parse_spark_type(column.type)
-            except Exception as exc:  # noqa: BLE001 - any parse failure is a model problem
-                problems.append(f"{where}: column {column.name} has an unparsable type '{column.type}' ({exc})")
-        if not model.primary_key:
-            problems.append(f"{where}: primary_key is empty")
-        by_name = {column.name: column for column in model.columns}
-        for column in model.primary_key:
-            if column not in by_name:
-                problems.append(f"{where}: primary key column {column} is not a column")
-            elif by_name[column].nullable:
-                problems.append(f"{where}: primary key column {column} must be declared nullable: false")
-        for fk in model.foreign_keys:
-            label = f"{where}: foreign key {list(fk.columns)} -> {fk.references}"
-            missing = [c for c in fk.columns if c not in by_name]
-            if missing:
-                problems.append(f"{label}: column(s) {missing} not in the table")
-            if len(fk.columns) != len(fk.ref_columns):
-                problems.append(f"{label}: {len(fk.columns)} column(s) but {len(fk.ref_columns)} referenced")
-            parent = models.get(fk.references)
-            if parent is None:
-                problems.append(f"{label}: no gold model '{fk.references}'")
-                continue
-            absent = [c for c in fk.ref_columns if c not in parent.column_names]
-            if absent:
-                problems.append(f"{label}: referenced column(s) {absent} not in {fk.references}")
         if name != model.table:
-            problems.append(f"{where}: file holds table '{model.table}', expected '{name}'")
-    if config is not None:
-        problems.extend(_registry_problems(models, config))
+            problems.append(f"{model.source}: file holds table '{model.table}', expected '{name}'")
+        problems.extend(_column_problems(model))
+        problems.extend(_key_problems(model, models))
+        problems.extend(_build_problems(model, models, config))
+    problems.extend(_cycle_problems(models))
     return problems
 
 
-def _registry_problems(models: Mapping[str, GoldModel], config: Config) -> list[str]:
-    problems = []
-    registry = {key: spec for key, spec in tables.load_registry(config).items() if spec.layer == "gold"}
-    for model in models.values():
-        spec = registry.get(model.key)
-        if spec is None:
-            problems.append(f"{model.source}: no registry entry {model.key} in params/tables.yml")
-        elif tuple(spec.primary_key) != model.primary_key:
-            problems.append(
-                f"{model.source}: primary key {list(model.primary_key)} differs from the registry's "
-                f"{list(spec.primary_key)} ({model.key})"
-            )
-    for key in registry:
-        if key.removeprefix("gold.") not in models:
-            problems.append(f"params/tables.yml: {key} has no model src/hm_utils/gold_models/{key[5:]}.yml")
+def _column_problems(model: GoldModel) -> list[str]:
+    where, problems = model.source, []
+    if model.kind not in KINDS:
+        problems.append(f"{where}: kind '{model.kind}' is not one of {KINDS}")
+    if not model.grain.strip():
+        problems.append(f"{where}: grain is empty")
+    names = model.column_names
+    if len(set(names)) != len(names):
+        problems.append(f"{where}: duplicate column names {sorted({n for n in names if names.count(n) > 1})}")
+    for column in model.columns:
+        if not column.comment.strip():
+            problems.append(f"{where}: column {column.name} has no comment")
+        try:
+            parse_spark_type(column.type)
+        except Exception as exc:  # noqa: BLE001 - any parse failure is a model problem
+            problems.append(f"{where}: column {column.name} has an unparsable type '{column.type}' ({exc})")
     return problems
+
+
+def _key_problems(model: GoldModel, models: Mapping[str, GoldModel]) -> list[str]:
+    where, problems = model.source, []
+    if not model.primary_key:
+        problems.append(f"{where}: primary_key is empty")
+    by_name = {column.name: column for column in model.columns}
+    for column in model.primary_key:
+        if column not in by_name:
+            problems.append(f"{where}: primary key column {column} is not a column")
+        elif by_name[column].nullable:
+            problems.append(f"{where}: primary key column {column} must be declared nullable: false")
+    for fk in model.foreign_keys:
+        label = f"{where}: foreign key {list(fk.columns)} -> {fk.references}"
+        missing = [c for c in fk.columns if c not in by_name]
+        if missing:
+            problems.append(f"{label}: column(s) {missing} not in the table")
+        if len(fk.columns) != len(fk.ref_columns):
+            problems.append(f"{label}: {len(fk.columns)} column(s) but {len(fk.ref_columns)} referenced")
+        parent = models.get(fk.references)
+        if parent is None:
+            problems.append(f"{label}: no gold model '{fk.references}'")
+            continue
+        absent = [c for c in fk.ref_columns if c not in parent.column_names]
+        if absent:
+            problems.append(f"{label}: referenced column(s) {absent} not in {fk.references}")
+    return problems
+
+
+def _build_problems(model: GoldModel, models: Mapping[str, GoldModel], config: Config | None) -> list[str]:
+    where, problems = model.source, []
+    try:
+        builder = getattr(importlib.import_module(f"hm_utils.gold.{model.domain}"), f"build_{model.table}", None)
+    except ImportError:
+        builder = None
+    if builder is None:
+        problems.append(f"{where}: no function build_{model.table} in hm_utils.gold.{model.domain} (its domain)")
+    if not model.reads:
+        problems.append(f"{where}: reads is empty")
+    registry = tables.load_registry(config) if config is not None else None
+    for key in model.reads:
+        layer, _, name = key.partition(".")
+        if layer == "gold":
+            if name not in models:
+                problems.append(f"{where}: reads {key}, which has no model")
+            elif name == model.table:
+                problems.append(f"{where}: reads itself (a builder gets its previous rows from inputs.previous())")
+        elif layer != "silver" or (registry is not None and key not in registry):
+            problems.append(f"{where}: reads '{key}', not a silver registry table or a gold model")
+    columns = set(model.column_names)
+    for column in model.cluster_by:
+        if column not in columns:
+            problems.append(f"{where}: cluster_by column {column} is not a column")
+    if model.refresh not in REFRESH_MODES:
+        problems.append(f"{where}: refresh '{model.refresh}' is not one of {REFRESH_MODES}")
+    by_date_fields = {"date_column": model.date_column, "watermark": model.watermark, "input_date": model.input_date}
+    if model.refresh != "by_date":
+        given = [field for field, value in {**by_date_fields, "lookback_days": model.lookback_days}.items() if value]
+        if given:
+            problems.append(f"{where}: {', '.join(given)} only apply to refresh: by_date")
+        return problems
+    if model.date_column not in columns:
+        problems.append(f"{where}: date_column '{model.date_column}' is not a column")
+    if model.watermark is not None and model.watermark not in columns:
+        problems.append(f"{where}: watermark '{model.watermark}' is not a column")
+    if model.lookback_days is not None and model.watermark is None:
+        problems.append(f"{where}: lookback_days needs a watermark")
+    main = models.get(model.main_input.removeprefix("gold.")) if model.reads else None
+    follows = main is not None and model.main_input.startswith("gold.") and main.refresh == "by_date"
+    if model.watermark is None and not follows:
+        problems.append(
+            f"{where}: a by_date table needs a watermark, or a by_date gold table as its first read (whose dates it "
+            "follows)"
+        )
+    return problems
+
+
+def _cycle_problems(models: Mapping[str, GoldModel]) -> list[str]:
+    graph = {name: model.gold_reads & set(models) for name, model in models.items()}
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as exc:
+        return [f"{MODELS_FOLDER}: the gold reads form a cycle: {' -> '.join(exc.args[1])}"]
+    return []
+
+
+def lookback_days(config: Config, model: GoldModel) -> int:
+    """The model's lookback in days: a number, or the value of the params key it names (0 without one)."""
+    value = model.lookback_days
+    if value is None:
+        return 0
+    if isinstance(value, str) and not value.strip().isdigit():
+        value = config.require(value)
+    return int(value)
 
 
 def conform(df: DataFrame, model: GoldModel) -> DataFrame:
@@ -261,13 +377,11 @@ def empty_frame(spark: SparkSession, model: GoldModel) -> DataFrame:
 def write_model(
     spark: SparkSession, config: Config, table: str, df: DataFrame, mode: str = "overwrite", *, where: str | None = None
 ) -> io.WriteResult:
-    """Conform `df` to the model of `table` and write it with the model's column and table comments."""
+    """Conform `df` to the model of `table` and write it with the model's column comments (the table comment is
+    the model's comment, which the registry entry carries)."""
     model = get_model(table)
     comments = model.column_comments if _comments_missing(spark, config, model) else None
-    result = io.write_table(spark, config, model.key, conform(df, model), mode, where=where, column_comments=comments)
-    if model.comment:
-        spark.sql(f"comment on table {tables.full_name(config, model.key)} is {io.sql_string(model.comment)}")
-    return result
+    return io.write_table(spark, config, model.key, conform(df, model), mode, where=where, column_comments=comments)
 
 
 def _comments_missing(spark: SparkSession, config: Config, model: GoldModel) -> bool:

@@ -1,24 +1,24 @@
 create or replace function {semantic}.get_quality_gate_results(
   start_date date default {today} - interval 30 days comment 'First UTC date of validation runs included; NULL = no lower bound. Default: 30 days ago.',
   end_date date default {today} comment 'Last UTC date of validation runs included; NULL = no upper bound. Default: today.',
-  table_filter string default null comment 'Silver table key or part of it to keep, e.g. billing_usage; NULL (default) = every silver table.',
+  table_filter string default null comment 'Table key or part of it to keep, e.g. billing_usage or gold.; NULL (default) = every silver and gold table.',
   latest_only boolean default true comment 'True (default) = only the latest validation of each table in the period; false = every validation run (quality over time).'
 )
 returns table (
-  table_key string comment 'Silver table validated, e.g. silver.billing_usage.',
+  table_key string comment 'Table validated: silver.<table> (expectations and row accounting) or gold.<table> (key tests).',
   run_id string comment 'Pipeline run that validated it (the run folder name).',
   validated_at timestamp comment 'When the validation ran (UTC).',
-  expectations bigint comment 'Great Expectations rules checked on the table in that run.',
+  expectations bigint comment 'Rules checked on the table in that run: Great Expectations rules (silver) or key tests (gold).',
   failed_expectations bigint comment 'Rules that failed on at least one row (blocking and warn).',
-  failed_blocking bigint comment 'Blocking rules that failed: their rows went to quarantine.',
+  failed_blocking bigint comment 'Blocking rules that failed: silver rows went to quarantine; a gold key test failing stops the gold build.',
   failed_rules string comment 'Names of the failed rules, comma-separated, e.g. expect_column_values_to_not_be_null(usage_date).',
-  bronze_rows bigint comment 'Rows read from bronze.',
-  silver_rows bigint comment 'Rows written to silver.',
-  quarantined_rows bigint comment 'Rows sent to quarantine with the rule that rejected them.',
-  duplicates_removed bigint comment 'Duplicate rows removed (bronze = silver + quarantined + duplicates removed).',
-  gate_passed boolean comment 'True when the accounting balanced and no blocking rule failed on more than the tolerated share of rows.'
+  bronze_rows bigint comment 'Rows read from bronze (silver only).',
+  silver_rows bigint comment 'Rows written to silver (silver only).',
+  quarantined_rows bigint comment 'Rows sent to quarantine with the rule that rejected them (silver only).',
+  duplicates_removed bigint comment 'Duplicate rows removed (bronze = silver + quarantined + duplicates removed; silver only).',
+  gate_passed boolean comment 'Silver: true when the accounting balanced and no blocking rule failed on more than the tolerated share of rows. Gold: true when no blocking key test failed (foreign keys are warnings).'
 )
-comment 'Data-quality gate results of the silver layer: per table and validation run, the expectations checked and failed, the row accounting (bronze = silver + quarantined + duplicates removed) and whether the quality gate passed. BEST FOR: "did the data-quality checks pass?", "which tables have quarantined rows?", "how has data quality changed over the month?" (latest_only => false). NOT FOR: freshness of tables written by jobs (use get_table_freshness), pipeline failures (get_pipeline_health). Failing tables first, then by table key and newest run.'
+comment 'Data-quality gate results: per table and validation run, the silver expectations and row accounting (bronze = silver + quarantined + duplicates removed) or the gold key tests (unique and not-null primary keys, foreign keys, SCD2 validity), the rules that failed and whether the gate passed. BEST FOR: "did the data-quality checks pass?", "which tables have quarantined rows?", "are the gold keys intact?", "how has data quality changed over the month?" (latest_only => false). NOT FOR: freshness of tables written by jobs (use get_table_freshness), pipeline failures (get_pipeline_health). Failing tables first, then by table key and newest run.'
 return
   with results as (
     select * from {ops.quality_results}
@@ -36,7 +36,8 @@ return
       max(case when expectation = 'accounting' then silver_rows end) as silver_rows,
       max(case when expectation = 'accounting' then quarantined_rows end) as quarantined_rows,
       max(case when expectation = 'accounting' then duplicates_removed end) as duplicates_removed,
-      bool_and(case when expectation = 'accounting' then success end) as gate_passed
+      coalesce(bool_and(case when expectation = 'accounting' then success end),
+               not bool_or(severity = 'blocking' and not success)) as gate_passed
     from results
     group by table_key, run_id
   ),

@@ -1,6 +1,6 @@
-"""Gold operations on the simulated ci account (built once by the `account` fixture): every run once, repairs,
-the injected incidents found with the simulator's ground truth (failure streak cost, runaway run, security
-events) and rerun idempotency."""
+"""Gold on the simulated ci account (built once by the `account` fixture): every run once, repairs, the injected
+incidents found with the simulator's ground truth (failure streak cost, runaway run, security events), every key
+test passing, and rerun idempotency."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import json
 import pandas as pd
 import pytest
 
-from hm_utils import io, sources
-from hm_utils.gold import operations as ops
+from hm_utils import gold, io, sources
+from hm_utils.gold import models
 
 pytestmark = pytest.mark.engine
 
@@ -119,18 +119,35 @@ def test_security_flags_find_the_injected_incidents(spark, config, incidents):
     assert day.first().failed_logins >= details(brute)["count"]
 
 
-def test_rebuilding_changes_nothing(spark, config, account):
+def test_every_key_test_passes_and_is_recorded_with_the_quality_results(spark, config, account):
     from pyspark.sql import functions as F
 
-    def snapshot():
-        runs = io.read_table(spark, config, "gold.fct_job_runs")
-        audit = io.read_table(spark, config, "gold.fct_audit_events")
-        return (
-            runs.agg(F.count(F.lit(1)), F.sum("list_cost"), F.sum("failed_list_cost"), F.sum("repairs")).first(),
-            audit.agg(F.count(F.lit(1)), F.count(F.when(F.col("is_failed_login"), 1))).first(),
-        )
+    outcomes = account["gold"].key_tests
+    assert [o.describe() for o in outcomes if not o.passed] == []
+    tested = {o.test.table for o in outcomes}
+    assert tested == set(models.load_models())
+    kinds = {o.test.test_type for o in outcomes}
+    assert kinds == {"not_null", "unique", "relationships", "scd2_one_current", "scd2_no_overlap"}
+    recorded = (
+        io.read_table(spark, config, "ops.quality_results")
+        .where((F.col("run_id") == "test-build") & F.col("table_key").startswith("gold."))
+        .count()
+    )
+    assert recorded == len(outcomes)
 
-    before = snapshot()
-    builds = {b.table: b for b in ops.build_facts(spark, config, "test-rerun")}
-    assert snapshot() == before
-    assert {builds[spec.table].mode for spec in ops.DATED_TABLES} == {"unchanged"}
+
+def _fingerprint(spark, config, table: str) -> tuple:
+    from pyspark.sql import functions as F
+
+    df = io.read_table(spark, config, f"gold.{table}")
+    hashed = F.xxhash64(F.to_json(F.struct(*df.columns))).cast("decimal(38,0)")
+    return tuple(df.agg(F.count(F.lit(1)), F.sum(hashed)).first())
+
+
+def test_rebuilding_the_facts_changes_nothing(spark, config, account):
+    facts = [name for name, model in models.load_models().items() if model.domain not in ("dimensions", "cost")]
+    before = {table: _fingerprint(spark, config, table) for table in facts}
+    builds = {b.key: b for b in gold.build_tables(spark, config, "test-rerun", facts)}
+    assert {table: _fingerprint(spark, config, table) for table in facts} == before
+    by_watermark = [name for name in facts if models.get_model(name).watermark]
+    assert by_watermark and {builds[f"gold.{name}"].mode for name in by_watermark} == {"unchanged"}
