@@ -1,16 +1,28 @@
-"""Shared fixtures: the `ci` config, one local engine for the whole session, and a simulated
-account built once through every pipeline layer (bronze → silver → gold → semantic)."""
+"""Shared fixtures: the `ci` config, one local engine for the whole session, a simulated account built once
+through every pipeline layer (bronze → silver → gold → semantic), and its report site published once.
+
+A test that uses the engine (the `spark` or `account` fixture) or lives in tests/integration is marked `engine`
+here, so `pytest -m "not engine"` runs exactly the tests that start no engine; tests/unit/conftest.py refuses the
+engine outright.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from hm_utils import config as config_module
 
+ENGINE_FIXTURES = {"spark", "account", "published_site"}
+GOLDEN_PERIOD = ("2026-11-20", "2026-11-29")  # the last 10 complete days of the ci account (clock.now in ci.yml)
+
 
 def pytest_collection_modifyitems(items):
-    """Golden notebooks (nbval) run last, after the fixtures have built the test account."""
-    items.sort(key=lambda item: "tests/golden/" in str(item.path))
+    for item in items:
+        in_integration = Path(str(item.path)).parent.name == "integration"
+        if in_integration or ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.engine)
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +57,14 @@ def account(spark, config):
     layers.drop_layer_schemas(spark, config)
     simulation.run_simulation(config, simulation.options_from_config(config), spark=spark)
     return {result.layer: result.report for result in layers.build_layers(spark, config, "test-build")}
+
+
+@pytest.fixture(scope="session")
+def published_site(account, config, tmp_path_factory):
+    """The ci account's report site, published once with the golden period (the browser test and the golden
+    front page read it)."""
+    from hm_utils.reports import publish
+
+    folder = tmp_path_factory.mktemp("published")
+    local = config.with_overrides({"paths.site": str(folder / "site"), "paths.runs": str(folder / "runs")})
+    return publish(local, "published-test", *GOLDEN_PERIOD)

@@ -25,7 +25,6 @@ from urllib.parse import urlparse
 import pytest
 
 from hm_utils import headline
-from hm_utils.reports import publish
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -57,11 +56,9 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def site(account, config, tmp_path_factory):
-    """The ci account's site, published into a temporary folder with the default period."""
-    folder = tmp_path_factory.mktemp("published")
-    local = config.with_overrides({"paths.site": str(folder / "site"), "paths.runs": str(folder / "runs")})
-    return publish(local, "browser-test")
+def site(published_site):
+    """The ci account's site, published once for the session (tests/conftest.py)."""
+    return published_site
 
 
 @pytest.fixture(scope="module")

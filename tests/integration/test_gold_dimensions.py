@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from gold_frames import WS, clusters_dim, system_frame, ts
 
 from hm_utils.gold import dimensions
+
+from .gold_frames import WS, clusters_dim, system_frame, ts
 
 pytestmark = pytest.mark.engine
 
@@ -16,7 +17,10 @@ def test_scd2_versions_close_each_version_at_the_next_change(spark):
         for name, day in (("old", 1), ("renamed", 5), ("latest", 9))
     ]
     rows.append({"workspace_id": WS, "job_id": "j2", "name": "only", "change_time": ts(0, day=2)})
-    dim = {(r.job_id, r.job_name): r for r in dimensions.dim_job_frame(system_frame(spark, "lakeflow.jobs", rows)).collect()}
+    dim = {
+        (r.job_id, r.job_name): r
+        for r in dimensions.dim_job_frame(system_frame(spark, "lakeflow.jobs", rows)).collect()
+    }
     assert dim[("j1", "old")].valid_to == ts(0, day=5) and not dim[("j1", "old")].is_current
     assert dim[("j1", "renamed")].valid_to == ts(0, day=9)
     assert dim[("j1", "latest")].valid_to is None and dim[("j1", "latest")].is_current

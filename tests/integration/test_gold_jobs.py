@@ -7,9 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from gold_frames import WS, clusters_dim, system_frame, ts
 
 from hm_utils.gold import jobs
+
+from .gold_frames import WS, clusters_dim, system_frame, ts
 
 pytestmark = pytest.mark.engine
 

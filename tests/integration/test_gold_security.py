@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from gold_frames import WS, system_frame, ts
 
 from hm_utils.gold import security
+
+from .gold_frames import WS, system_frame, ts
 
 pytestmark = pytest.mark.engine
 

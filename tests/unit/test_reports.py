@@ -124,8 +124,10 @@ def test_resolve_period_defaults_and_errors(config):
     assert default.end == yesterday and default.days == days
     assert page.resolve_period(config, "2024-01-01", "2024-01-31").days == 31
     assert page.resolve_period(config, end_date="2024-01-31").start == date(2024, 1, 31) - timedelta(days=days - 1)
-    pinned = config.with_overrides({"simulation.end_date": "2023-05-05"})
-    assert page.resolve_period(pinned).end == date(2023, 5, 5)
+    # the latest complete day of the data ends a default period, never after yesterday
+    assert page.resolve_period(config, latest=date(2023, 5, 5)).end == date(2023, 5, 5)
+    assert page.resolve_period(config, latest=yesterday + timedelta(days=3)).end == yesterday
+    assert page.resolve_period(config, end_date="2024-01-31", latest=date(2023, 5, 5)).end == date(2024, 1, 31)
     with pytest.raises(ConfigError, match="after end_date"):
         page.resolve_period(config, "2024-02-01", "2024-01-01")
     with pytest.raises(ConfigError, match="is not a date"):
@@ -261,10 +263,16 @@ class _FakeSemantic:
         self.calls.append({"view": view, "filters": filters})
         return pd.DataFrame({"usage_date": [date(2024, 3, 11)], "total": [1.0]})
 
+    freshness: tuple[date, int] | None = None  # (latest complete day, days old) answered by get_data_freshness
+
     def call(self, name, spark=None, config=None, **arguments):
         from decimal import Decimal
 
         self.calls.append({"name": name, **arguments})
+        if name == "get_data_freshness":
+            day, age = self.freshness or (None, None)
+            latest = None if day is None else pd.Timestamp(day) + pd.Timedelta(days=1)
+            return pd.DataFrame({"latest_time": [latest], "latest_complete_day": [day], "days_old": [age]})
         frame = pd.DataFrame({"workspace_id": [arguments.get("workspace", "w1")], "list_cost": [Decimal("1.25")]})
         frame.attrs["metrics"] = object()  # what Spark Connect leaves there: not serializable
         return frame
@@ -310,7 +318,7 @@ def test_results_are_shared_through_the_cache(config, fake_semantic, tmp_path):
     assert len(other) == 1 and len(list(tmp_path.glob("*.parquet"))) == 2
 
 
-def test_priced_applies_the_discount_to_money_columns_only(config):
+def test_priced_applies_the_discount_to_money_columns_only(config, fake_semantic):
     rep = _report(config, discount_pct=20)
     frame = rep.priced(pd.DataFrame({"list_cost": [100.0], "runs": [3]}), "list_cost")
     assert frame["list_cost"].iloc[0] == 80.0 and frame["runs"].iloc[0] == 3
@@ -380,3 +388,24 @@ def test_quarto_path_stages_the_project_and_renders_the_executed_notebooks(confi
     staged = nbformat.read(stage / "index.ipynb", as_version=4)
     outputs = [out for cell in staged.cells if cell.cell_type == "code" for out in cell.outputs]
     assert outputs and not any(out.get("name") == "stderr" for out in outputs), "the same publishable notebooks"
+
+
+def test_the_period_ends_at_the_latest_complete_day_of_the_data(config, fake_semantic):
+    fake_semantic.freshness = (date(2024, 3, 20), 400)
+    assert page.latest_complete_day(None, config) == date(2024, 3, 20)
+    assert fake_semantic.calls[-1]["dataset_name"] == "billing usage"
+    fake_semantic.freshness = None
+    assert page.latest_complete_day(None, config) is None
+
+
+def test_header_says_how_old_the_data_is_and_warns_when_it_is_stale(config, fake_semantic):
+    today = clock.today(config)
+    fake_semantic.freshness = (today - timedelta(days=1), 1)
+    fresh = _report(config).header()
+    assert "Data: billing usage complete through" in fresh and "(1 day before today)" in fresh
+    assert "hm-banner" not in fresh
+    fake_semantic.freshness = (date(2024, 3, 20), (today - date(2024, 3, 20)).days)
+    stale = _report(config).header()
+    assert "hm-banner" in stale and "The data is stale" in stale and "through Mar 20, 2024" in stale
+    fake_semantic.freshness = None
+    assert "Data: no billing usage yet" in _report(config).header()

@@ -59,7 +59,8 @@ CONTRACT = {
         "get_termination_codes",
         "get_incident_timeline",
     ],
-    "quality": ["get_quality_gate_results"],  # data quality of the silver layer (ops.quality_results)
+    # the monitor's own data: silver gates and gold key tests (ops.quality_results), how far the data reaches
+    "quality": ["get_quality_gate_results", "get_data_freshness"],
 }
 DOMAINS = ("cost", "security", "performance", "reliability")  # functions over the account's activity
 ALL = sorted(name for names in CONTRACT.values() for name in names)

@@ -2,7 +2,10 @@
 discount, and the page header.
 
 Report notebooks call :func:`open_report` first (instead of `hm_utils.notebook.start`) and read data only
-through :meth:`Report.call` / :meth:`Report.metric`, i.e. through the semantic layer.
+through :meth:`Report.call` / :meth:`Report.metric`, i.e. through the semantic layer. Unless set, the period ends
+at the latest complete day of the billing data (`get_data_freshness`), so an export whose data stops weeks ago
+still gets a report about its last days; the header then says how old the data is, with a banner when it is older
+than `reports.stale_after_days`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DEFAULT_PERIOD_DAYS = 30
+DEFAULT_STALE_AFTER_DAYS = 2
+FRESHNESS_DATASET = "billing usage"  # the data the spend headlines and the period are about
 CACHE_FOLDER = "_results"  # under <runs>/<run_id>/reports/
 HISTORY_WEEKS = 12
 ALL_ROWS = 10_000  # top_n when a report needs every row (sums, counts), not a top list
@@ -55,7 +60,11 @@ class Period:
     def label(self) -> str:
         same_year = self.start.year == self.end.year
         first = self.start.strftime("%b %-d" if same_year else "%b %-d, %Y")
-        return f"{first} – {self.end.strftime('%b %-d, %Y')} ({self.days} days)"
+        return f"{first} – {_day(self.end)} ({self.days} days)"
+
+
+def _day(day: date) -> str:
+    return day.strftime("%b %-d, %Y")
 
 
 def _parse_date(text: str, name: str) -> date:
@@ -67,16 +76,26 @@ def _parse_date(text: str, name: str) -> date:
         ) from exc
 
 
-def default_end(config: Config) -> date:
-    """The last complete day: the simulation's end date for a simulated source with one, else yesterday (UTC)."""
-    if config.get("source.kind") == "simulated" and config.get("simulation.end_date"):
-        return _parse_date(config.get("simulation.end_date"), "simulation.end_date")
-    return clock.today(config) - timedelta(days=1)
+def latest_complete_day(spark: SparkSession, config: Config) -> date | None:
+    """The latest complete UTC day of the billing data (None when there is none)."""
+    frame = semantic.call(
+        "get_data_freshness", spark=spark, config=config, start_date=None, end_date=None, dataset_name=FRESHNESS_DATASET
+    )
+    day = frame["latest_complete_day"].iloc[0] if not frame.empty else None
+    return None if day is None or pd.isna(day) else pd.Timestamp(day).date()
 
 
-def resolve_period(config: Config, start_date: str = "", end_date: str = "") -> Period:
-    """The report period: explicit dates, else the last `reports.period_days` days up to `default_end`."""
-    end = _parse_date(end_date, "end_date") if end_date else default_end(config)
+def default_end(config: Config, latest: date | None = None) -> date:
+    """The last day of a default period: the latest complete day of the data, never after yesterday (UTC, by
+    `hm_utils.clock`); yesterday when the data's extent is unknown."""
+    yesterday = clock.today(config) - timedelta(days=1)
+    return min(latest, yesterday) if latest else yesterday
+
+
+def resolve_period(config: Config, start_date: str = "", end_date: str = "", latest: date | None = None) -> Period:
+    """The report period: explicit dates, else the last `reports.period_days` days up to `default_end` (`latest`
+    being the data's latest complete day, see :func:`latest_complete_day`)."""
+    end = _parse_date(end_date, "end_date") if end_date else default_end(config, latest)
     days = int(config.get("reports.period_days", DEFAULT_PERIOD_DAYS))
     start = _parse_date(start_date, "start_date") if start_date else end - timedelta(days=days - 1)
     if start > end:
@@ -219,16 +238,48 @@ class Report:
         tiles = [blocks.Kpi(v.label, v.text, notes[v.key][0], notes[v.key][1], v.key, v.value) for v in values]
         return blocks.Headlines(blocks.kpis(tiles), [dataclasses.asdict(value) for value in values])
 
+    def freshness(self) -> pd.Series | None:
+        """How far the billing data reaches, whatever the period (a `get_data_freshness` row; None without data)."""
+        frame = self._cached(
+            "get_data_freshness",
+            [FRESHNESS_DATASET],
+            lambda: _plain(
+                semantic.call(
+                    "get_data_freshness",
+                    spark=self.spark,
+                    config=self.config,
+                    start_date=None,
+                    end_date=None,
+                    dataset_name=FRESHNESS_DATASET,
+                )
+            ),
+        )
+        return None if frame.empty or pd.isna(frame["latest_time"].iloc[0]) else frame.iloc[0]
+
     def header(self) -> blocks.Block:
-        """Period, scope and price basis, under the page title."""
+        """Period, scope, price basis and how old the data is, under the page title; a banner when it is stale."""
         scope = ", ".join(self.workspaces) if self.workspaces else "all workspaces"
         prices = "list prices" if not self.discount_pct else f"list prices less a {self.discount_pct:g}% discount"
-        return blocks.context(
-            [
-                f"Period: {self.period.label} · compared with {self.period.previous.label}",
-                f"Scope: {scope} · amounts in {self.currency} at {prices}",
-            ]
+        lines = [
+            f"Period: {self.period.label} · compared with {self.period.previous.label}",
+            f"Scope: {scope} · amounts in {self.currency} at {prices}",
+        ]
+        fresh = self.freshness()
+        if fresh is None:
+            return blocks.context([*lines, "Data: no billing usage yet"])
+        day, age = pd.Timestamp(fresh["latest_complete_day"]).date(), int(fresh["days_old"])
+        lines.append(
+            f"Data: billing usage complete through {_day(day)} ({age} day{'s' if age != 1 else ''} before today)"
         )
+        stale_after = int(self.config.get("reports.stale_after_days", DEFAULT_STALE_AFTER_DAYS))
+        if age <= stale_after:
+            return blocks.context(lines)
+        today = clock.today(self.config)
+        warning = (
+            f"The data is stale: billing usage is complete only through {_day(day)}, {age} days before today "
+            f"({_day(today)}). Refresh the source, or read this report as of {_day(day)}."
+        )
+        return blocks.join(blocks.context(lines), blocks.banner(warning))
 
     def no_data(self, what: str) -> str:
         """The sentence shown instead of an empty table or chart."""
@@ -262,10 +313,11 @@ def open_report(
     cache = None
     if params["run_id"]:
         cache = ctx.config.path("runs") / str(params["run_id"]) / "reports" / CACHE_FOLDER
+    latest = None if params["end_date"] else latest_complete_day(ctx.spark, ctx.config)
     return Report(
         config=ctx.config,
         spark=ctx.spark,
-        period=resolve_period(ctx.config, params["start_date"], params["end_date"]),
+        period=resolve_period(ctx.config, params["start_date"], params["end_date"], latest),
         run_id=ctx.run_id,
         workspaces=[str(workspace) for workspace in params["workspaces"]],
         currency=params["currency"] or "USD",

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from importlib import resources as package_resources
 from pathlib import Path
 from typing import Any
@@ -125,11 +125,13 @@ def report_parameters(
     workspaces: Sequence[str] = (),
     currency: str = "",
     discount_pct: float | None = None,
+    latest: date | None = None,
 ) -> dict[str, Any]:
-    """The papermill parameters of every report notebook: the resolved period and the config's defaults."""
+    """The papermill parameters of every report notebook: the resolved period (`latest`: the data's latest
+    complete day, the default end) and the config's defaults."""
     from hm_utils.reports.page import resolve_period
 
-    period = resolve_period(config, start_date, end_date)
+    period = resolve_period(config, start_date, end_date, latest)
     return {
         "env": config.env,
         "overrides": runner.overrides_text(config),
@@ -303,9 +305,13 @@ def publish(
 ) -> PublishResult:
     """Execute the reports for the period into `<runs>/<run_id>/reports/`, render the site, and write
     `publish.json` (front page, parameters, timings, the headline values the front page showed)."""
+    from hm_utils.reports.page import latest_complete_day
+    from hm_utils.spark import get_spark
+
     folder = folder or config.path("runs") / run_id / "reports"
     site = load_site(config)
-    parameters = report_parameters(config, run_id, start_date, end_date, workspaces)
+    latest = None if end_date else latest_complete_day(get_spark(config), config)
+    parameters = report_parameters(config, run_id, start_date, end_date, workspaces, latest=latest)
     progress(f"reports for {parameters['start_date']} – {parameters['end_date']} → {folder}")
     runs = execute_reports(config, folder, parameters, site, progress)
     started = time.perf_counter()
