@@ -35,7 +35,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check src tests notebooks reports
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff format --check src tests notebooks reports
 
 report: setup
 	$(BIN)/hm report

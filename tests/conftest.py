@@ -15,7 +15,7 @@ import pytest
 from hm_utils import config as config_module
 
 ENGINE_FIXTURES = {"spark", "account", "published_site"}
-GOLDEN_PERIOD = ("2026-11-20", "2026-11-29")  # the last 10 complete days of the ci account (clock.now in ci.yml)
+GOLDEN_PERIOD = ("2026-11-19", "2026-11-28")  # the ci account's default period: its last 10 complete days
 
 
 def pytest_collection_modifyitems(items):

@@ -77,7 +77,9 @@ def report(
     start: Annotated[
         str | None, typer.Option(help="First day, YYYY-MM-DD (default: reports.period_days before --end).")
     ] = None,
-    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the last complete day).")] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last day, YYYY-MM-DD (default: the latest complete day in the data).")
+    ] = None,
     workspace: Annotated[list[str] | None, typer.Option(help="Only this workspace id (repeatable).")] = None,
     renderer: Annotated[
         str, typer.Option(help="auto (quarto when on PATH, else nbconvert), quarto or nbconvert.")

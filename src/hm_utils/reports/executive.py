@@ -1,5 +1,5 @@
-"""The executive report's data and findings: every semantic call it needs, made once, and the pure
-functions that turn the results into waste, reliability figures and the ranked attention list.
+"""The executive report (reports/index.ipynb): every semantic call it needs, made once, the pure functions that
+turn the results into waste, reliability figures and the ranked attention list, and its KPIs and table columns.
 """
 
 from __future__ import annotations
@@ -10,7 +10,23 @@ import pandas as pd
 
 from hm_utils import formatting
 from hm_utils.reports.attention import Attention, rank
+from hm_utils.reports.blocks import Kpi
 from hm_utils.reports.page import ALL_ROWS, Report
+
+DRIVER_COLUMNS = {
+    "job": {"driver_name": ("Job", "text"), "workspace_name": ("Workspace", "text"), "list_cost": ("Spend", "money"), "share_of_total": ("Share of spend", "percent")},
+    "warehouse": {"driver_name": ("SQL warehouse", "text"), "workspace_name": ("Workspace", "text"), "list_cost": ("Spend", "money"), "share_of_total": ("Share of spend", "percent")},
+}  # fmt: skip
+WASTE_COLUMNS = {"kind": ("Kind", "text"), "items": ("Items", "count"), "amount": ("Saving", "money"), "function": ("Detail", "text")}  # fmt: skip
+RELIABILITY_COLUMNS = {"job_name": ("Job", "text"), "workspace_name": ("Workspace", "text"), "completed_runs": ("Completed runs", "count"), "failures": ("Failures", "count"), "success_rate": ("Success rate", "percent")}  # fmt: skip
+BOTTLENECK_COLUMNS = {"workspace_name": ("Workspace", "text"), "area": ("Area", "text"), "signal": ("Signal", "text"), "reading": ("Value", "text"), "worst_entity": ("Worst", "text"), "next_step": ("Detail", "text")}  # fmt: skip
+SECURITY_COLUMNS = {"signal": ("Signal", "text"), "count": ("Count", "count"), "risk": ("Risk", "text"), "function": ("Detail", "text")}  # fmt: skip
+QUALITY_COLUMNS = {
+    "table_key": ("Table", "text"), "expectations": ("Expectations", "count"), "failed_expectations": ("Failed", "count"),
+    "failed_blocking": ("Failed blocking", "count"), "bronze_rows": ("Bronze rows", "count"),
+    "quarantined_rows": ("Quarantined", "count"), "duplicates_removed": ("Duplicates", "count"),
+    "gate_passed": ("Gate passed", "flag"),
+}  # fmt: skip
 
 
 @dataclass
@@ -174,8 +190,51 @@ def findings(data: ExecutiveData, discount: float = 1.0, currency: str = "USD", 
     failing = data.quality[~data.quality["gate_passed"].astype(bool)] if not data.quality.empty else data.quality
     if not failing.empty:
         items.append(Attention(
-            f"Data-quality gates failed on {len(failing)} silver tables",
+            f"Data-quality gates failed on {len(failing)} tables",
             "Rows were quarantined beyond the allowed share; reports on these tables may be incomplete.",
             "get_quality_gate_results", risk="high",
         ))  # fmt: skip
     return rank(items, total, limit)
+
+
+def top_drivers(data: ExecutiveData, driver_type: str, discount: float = 1.0) -> pd.DataFrame:
+    """The cost drivers of one type (job, warehouse, ...) at the report's price, most expensive first."""
+    drivers = data.drivers[data.drivers["driver_type"] == driver_type] if not data.drivers.empty else data.drivers
+    return drivers.assign(list_cost=drivers["list_cost"] * discount)
+
+
+def tag_subtitle(data: ExecutiveData) -> str | None:
+    """The share of spend without a value of the chargeback tag key (None without tagged spend)."""
+    if data.tags.empty:
+        return None
+    return f"Unallocated (no tag value): {formatting.percent(data.tags['unallocated_share'].iloc[0])} of spend"
+
+
+def tag_key(data: ExecutiveData) -> str:
+    return data.tags["tag_key"].iloc[0] if not data.tags.empty else "tag"
+
+
+def reliability_kpis(data: ExecutiveData) -> list[Kpi]:
+    """Success rate, SLA breaches and flaky jobs."""
+    completed = _sum(data.success, "completed_runs")
+    jobs_over = data.sla["job_id"].nunique() if not data.sla.empty else 0
+    return [
+        Kpi("Job run success rate", formatting.percent(success_rate(data)), f"{formatting.count(completed)} completed runs"),
+        Kpi("SLA breaches", formatting.count(len(data.sla)), f"{jobs_over} jobs over their target duration", "bad" if len(data.sla) else "good"),
+        Kpi("Flaky jobs", formatting.count(len(data.flaky)), "alternating success and failure", "bad" if len(data.flaky) else "good"),
+    ]  # fmt: skip
+
+
+def least_reliable(data: ExecutiveData) -> pd.DataFrame:
+    """Jobs by success rate, worst first (more completed runs first among equals)."""
+    return data.success.sort_values(["success_rate", "completed_runs"], ascending=[True, False])
+
+
+def bottleneck_readings(data: ExecutiveData) -> pd.DataFrame:
+    """The bottleneck signals with their value and unit as one readable text (`reading`)."""
+    frame = data.bottlenecks
+    if frame.empty:
+        return frame
+    return frame.assign(
+        reading=[formatting.with_unit(v, u) for v, u in zip(frame["value"], frame["unit"], strict=True)]
+    )
