@@ -95,7 +95,7 @@ def gather(rep: Report) -> SecurityData:
 def kpis(data: SecurityData) -> list[Kpi]:
     """Failed-login bursts, permission changes, tokens, download bursts and readers of sensitive tables."""
     logins, changes, tokens, sensitive = data.logins, data.changes, data.tokens, data.sensitive
-    admin = changes[changes["is_admins_group"].fillna(False).astype(bool)] if not changes.empty else changes
+    admin = changes[changes["is_admins_group"].eq(True)] if not changes.empty else changes
     return [
         Kpi("Failed-login bursts", formatting.count(len(logins)), f"{logins['user_email'].nunique() if not logins.empty else 0} distinct users", "bad" if len(logins) else "good"),
         Kpi("Permission changes", formatting.count(len(changes)), f"{len(admin)} on the admins group", "bad" if len(admin) else ""),

@@ -1,0 +1,174 @@
+"""The report pages' logic on hand-made semantic results (no engine): what each page gathers, prices and labels,
+its KPIs, and that every table's columns exist in the function results they show."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from hm_utils import config as config_module
+from hm_utils.reports import compute, cost, executive, reliability, security
+from hm_utils.semantic import assets
+
+
+class _FakeReport:
+    """A Report answering call_many and metric from hand-made frames (no rows, with the function's columns, when
+    a test gives none); money at half price."""
+
+    currency = "USD"
+    history_start = date(2024, 1, 1)
+
+    def __init__(self, results: dict[str, pd.DataFrame], metrics: dict[str, pd.DataFrame] | None = None) -> None:
+        self.results = results
+        self.metrics = metrics or {}
+        self.config = config_module.load("ci")
+        self.calls: dict[str, tuple[str, dict]] = {}
+
+    def call_many(self, calls):
+        self.calls = calls
+        return {key: self.results.get(key, self._empty(function)) for key, (function, _) in calls.items()}
+
+    def _empty(self, function: str) -> pd.DataFrame:
+        return pd.DataFrame(columns=[c.name for c in assets.function_spec(self.config, function).columns])
+
+    def metric(self, view, measures, dimensions, date_dimension):
+        return self.metrics.get(view, pd.DataFrame(columns=[*dimensions, *measures]))
+
+    def priced(self, frame, *columns):
+        return frame.assign(**{column: frame[column] * 0.5 for column in columns})
+
+    def money(self, amount, compact=None):
+        return f"${amount:,.2f}"
+
+
+def test_cost_page_prices_its_money_and_compares_with_the_previous_period():
+    rep = _FakeReport(
+        {
+            "daily": pd.DataFrame(
+                {
+                    "list_cost": [100.0, 100.0],
+                    "dbus": [10, 5],
+                    "unallocated_list_cost": [20.0, 0.0],
+                    "untagged_list_cost": [0.0, 50.0],
+                }
+            ),
+            "previous": pd.DataFrame({"list_cost": [160.0]}),
+            "drivers": pd.DataFrame(
+                {"driver_type": ["job"], "driver_name": ["etl"], "workspace_name": ["prod"], "list_cost": [8.0]}
+            ),
+        },
+        metrics={"mv_cost_by_tag": pd.DataFrame({"tag_key": ["team", "env"], "unallocated_share": [0.1, 0.4]})},
+    )
+    data = cost.gather(rep)
+    assert data.daily["list_cost"].sum() == 100.0 and data.drivers["list_cost"].iloc[0] == 4.0
+    assert data.drivers["label"].iloc[0] == "job · etl · prod"
+    assert list(data.tag_gaps["tag_key"]) == ["env", "team"]  # largest unallocated share first
+    kpis = {k.label: k for k in cost.kpis(data, rep)}
+    assert kpis["Spend"].text == "$100.00" and kpis["Spend"].note == "15 DBUs"
+    assert kpis["vs previous period"].text == "+25.0%" and kpis["vs previous period"].note == "previous $80.00"
+    assert (kpis["Unallocated"].text, kpis["Untagged"].text) == ("10.0%", "25.0%")
+
+
+def test_reliability_page_ranks_the_most_failing_jobs_and_marks_breaches():
+    success = pd.DataFrame(
+        {
+            "job_name": ["a", "b", "c"],
+            "workspace_name": ["w", "w", "w"],
+            "completed_runs": [10, 4, 8],
+            "successes": [9, 2, 8],
+            "failures": [1, 2, 0],
+            "cancellations": [0, 1, 0],
+            "success_rate": [0.9, 0.5, 1.0],
+        }
+    )
+    rep = _FakeReport(
+        {
+            "success": success,
+            "sla": pd.DataFrame({"job_id": ["j1", "j1"], "list_cost": [2.0, 2.0]}),
+            "mttr": pd.DataFrame({"mttr_minutes": [10.0, 30.0]}),
+            "slow": pd.DataFrame({"job_name": [1]}),
+        }
+    )
+    data = reliability.gather(rep)
+    worst = reliability.most_failing(data)
+    assert list(worst["job"]) == ["b (w)", "a (w)"] and list(worst["failure_rate"]) == pytest.approx([0.5, 0.1])
+    kpis = {k.label: k for k in reliability.kpis(data)}
+    assert kpis["Job run success rate"].text == "86.4%" and kpis["Failed runs"].note == "1 cancelled"
+    assert (kpis["SLA breaches"].text, kpis["SLA breaches"].tone, kpis["SLA breaches"].note) == ("2", "bad", "1 jobs")
+    assert kpis["Flaky jobs"].tone == "good" and kpis["Median time to recover"].text == "20 min"
+    assert data.slow["job"].iloc[0] == "1" and rep.calls["quality"][1] == {"start_date": None, "end_date": None}
+
+
+def test_compute_page_reads_bottlenecks_with_units_and_keeps_queueing_days():
+    rep = _FakeReport(
+        {
+            "queries": pd.DataFrame(
+                {"statement_id": ["0123456789"], "warehouse_name": ["wh"], "total_seconds": [90.0]}
+            ),
+            "bottlenecks": pd.DataFrame({"value": [2.5], "unit": ["seconds"]}),
+            "queueing": pd.DataFrame({"is_queueing": [True, False], "query_date": [date(2024, 1, 1)] * 2}),
+            "utilization": pd.DataFrame({"avg_cpu_percent": [50.0], "cluster_name": ["c"]}),
+            "idle": pd.DataFrame({"list_cost": [4.0], "idle_list_cost": [2.0]}),
+        }
+    )
+    data = compute.gather(rep)
+    assert data.queries["label"].iloc[0] == "01234567 · wh" and data.utilization["cpu"].iloc[0] == 0.5
+    assert data.bottlenecks["reading"].iloc[0] != "" and len(compute.queueing_days(data)) == 1
+    kpis = {k.label: k for k in compute.kpis(data, rep)}
+    assert kpis["Idle cluster cost"].text == "$1.00" and kpis["Idle cluster cost"].tone == "bad"
+    assert kpis["Warehouse-days queueing"].text == "1" and kpis["Right-sizing saving"].tone == "good"
+
+
+def test_security_page_turns_the_daily_signals_into_one_line_each():
+    daily = pd.DataFrame(
+        {
+            "event_date": [date(2024, 1, 1)],
+            "failed_logins": [3],
+            "admin_changes": [1],
+            "permission_changes": [0],
+            "downloads": [2],
+        }
+    )
+    rep = _FakeReport(
+        {
+            "changes": pd.DataFrame({"is_admins_group": [True, None, False]}),
+            "logins": pd.DataFrame({"user_email": ["a", "a"]}),
+        },
+        metrics={"mv_security_daily": daily},
+    )
+    data = security.gather(rep)
+    assert dict(zip(data.daily["signal"], data.daily["events"], strict=True)) == {
+        "Failed logins": 3, "Admin changes": 1, "Permission changes": 0, "Downloads": 2,
+    }  # fmt: skip
+    kpis = {k.label: k for k in security.kpis(data)}
+    assert kpis["Permission changes"].note == "1 on the admins group" and kpis["Permission changes"].tone == "bad"
+    assert kpis["Failed-login bursts"].note == "1 distinct users"
+
+
+def test_executive_drivers_are_filtered_by_type_and_priced():
+    data = executive.ExecutiveData(**{name: pd.DataFrame() for name in executive.ExecutiveData.__dataclass_fields__})
+    data.drivers = pd.DataFrame({"driver_type": ["job", "warehouse"], "list_cost": [10.0, 20.0]})
+    assert list(executive.top_drivers(data, "warehouse", 0.5)["list_cost"]) == [10.0]
+    assert executive.tag_subtitle(data) is None and executive.tag_key(data) == "tag"
+
+
+@pytest.mark.parametrize(
+    ("columns", "function"),
+    [
+        (cost.JOB_COLUMNS, "get_job_cost"),
+        (cost.ANOMALY_COLUMNS, "get_cost_anomalies"),
+        (reliability.FAILED_COLUMNS, "get_failed_jobs"),
+        (reliability.MTTR_COLUMNS, "get_mttr"),
+        (reliability.QUALITY_COLUMNS, "get_quality_gate_results"),
+        (compute.IDLE_COLUMNS, "get_idle_clusters"),
+        (compute.ALL_PURPOSE_COLUMNS, "get_all_purpose_job_clusters"),
+        (security.SENSITIVE_COLUMNS, "get_sensitive_table_access"),
+        (executive.QUALITY_COLUMNS, "get_quality_gate_results"),
+        (executive.RELIABILITY_COLUMNS, "get_job_success_rate"),
+    ],
+)
+def test_table_columns_are_columns_of_the_function_they_show(columns, function):
+    returned = {column.name for column in assets.function_spec(config_module.load("ci"), function).columns}
+    assert set(columns) <= returned
