@@ -183,6 +183,21 @@ def bench(
 
 
 @app.command()
+def lab(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port of JupyterLab (default: Jupyter's, 8888 or the next free).")
+    ] = None,
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open a browser tab.")] = True,
+) -> None:
+    """Open JupyterLab on the project with the starter notebook; its kernels use this environment and engine."""
+    from hm_utils import lab as lab_module
+
+    raise typer.Exit(lab_module.open_lab(_config(env, set_), port, browser))
+
+
+@app.command()
 def doctor(env: EnvOption = None, set_: SetOption = None) -> None:
     """Check the environment: Python, Java 17+, pyspark, config files."""
     import platform
