@@ -60,6 +60,12 @@ def account(spark, config):
 
 
 @pytest.fixture(scope="session")
+def report_period() -> tuple[str, str]:
+    """The fixed, non-empty report period of the ci account used by the report and notebook tests."""
+    return GOLDEN_PERIOD
+
+
+@pytest.fixture(scope="session")
 def published_site(account, config, tmp_path_factory):
     """The ci account's report site, published once with the golden period (the browser test and the golden
     front page read it)."""

@@ -20,11 +20,9 @@ def _outputs(cell) -> str:
 
 
 @pytest.fixture(scope="module")
-def explored(account, config, tmp_path_factory):
-    from conftest import GOLDEN_PERIOD
-
+def explored(account, config, report_period, tmp_path_factory):
     executed = tmp_path_factory.mktemp("explore") / "explore.ipynb"
-    start, end = GOLDEN_PERIOD
+    start, end = report_period
     parameters = {"env": "ci", "start_date": start, "end_date": end}
     runner.execute_notebook(config, lab.STARTER, executed, parameters, what="the starter notebook", rerun="pytest")
     return [cell for cell in nbformat.read(executed, as_version=4).cells if cell.cell_type == "code"]
