@@ -1,6 +1,6 @@
 """`hm bench`: simulate one day at a given scale and time it through every pipeline layer.
 
-The benchmark uses its own engine home and port (`.hm-bench`, 15022) so it never touches the
+The benchmark uses its own engine home (`.hm-bench`, hence its own port) so it never touches the
 account of `hm run`, starts that engine fresh, and samples the resident memory of the engine
 JVM and of this process every 0.2 s to report the peak, over the whole run and per step.
 Scale 1.0 is one working day of a large account: about 500,000 usage rows, 50,000 job-run
@@ -36,7 +36,7 @@ class PeakMemory:
     The engine's figure is the resident memory (RSS) of its root process (the JVM) plus the private
     memory (USS) of its child processes. A child's RSS would count the pages it shares with the JVM:
     the JVM starts helpers (Hadoop's `chmod`, via `jspawnhelper`) by forking, and for a moment the
-    fork shows the whole JVM as resident, which doubled the peak in the first version of this bench.
+    fork shows the whole JVM as resident, which would count the JVM twice.
     """
 
     def __init__(self, interval: float = 0.2) -> None:

@@ -13,9 +13,9 @@ Every expectation's `meta` says how a failure is handled:
 
 Why the expectations are translated instead of run by GE's Spark engine: GE 1.24's
 SparkDFExecutionEngine does work on a Spark Connect DataFrame, but it computes each expectation
-through several metrics, each a Spark job (about 1.7 s per expectation on 100k rows here, ~200 s
-for the ~120 expectations of all silver tables), and it returns counts, not a per-row verdict, so
-it cannot route rows to quarantine. Instead each supported expectation type becomes a Spark SQL
+through several metrics, each a Spark job (one or more jobs per expectation, over a hundred
+expectations for the silver tables), and it returns counts, not a per-row verdict, so it cannot
+route rows to quarantine. Instead each supported expectation type becomes a Spark SQL
 predicate that is true when a row is *unexpected*; all of a table's predicates are evaluated as
 boolean columns in one SELECT (:func:`flag_rows`), the counts are taken in the same pass (silver
 observes them while it writes), and the GE-format `ExpectationSuiteValidationResult` is built

@@ -165,7 +165,6 @@ def test_executive_drivers_are_filtered_by_type_and_priced():
         (compute.IDLE_COLUMNS, "get_idle_clusters"),
         (compute.ALL_PURPOSE_COLUMNS, "get_all_purpose_job_clusters"),
         (security.SENSITIVE_COLUMNS, "get_sensitive_table_access"),
-        (executive.QUALITY_COLUMNS, "get_quality_gate_results"),
         (executive.RELIABILITY_COLUMNS, "get_job_success_rate"),
     ],
 )

@@ -21,12 +21,6 @@ WASTE_COLUMNS = {"kind": ("Kind", "text"), "items": ("Items", "count"), "amount"
 RELIABILITY_COLUMNS = {"job_name": ("Job", "text"), "workspace_name": ("Workspace", "text"), "completed_runs": ("Completed runs", "count"), "failures": ("Failures", "count"), "success_rate": ("Success rate", "percent")}  # fmt: skip
 BOTTLENECK_COLUMNS = {"workspace_name": ("Workspace", "text"), "area": ("Area", "text"), "signal": ("Signal", "text"), "reading": ("Value", "text"), "worst_entity": ("Worst", "text"), "next_step": ("Detail", "text")}  # fmt: skip
 SECURITY_COLUMNS = {"signal": ("Signal", "text"), "count": ("Count", "count"), "risk": ("Risk", "text"), "function": ("Detail", "text")}  # fmt: skip
-QUALITY_COLUMNS = {
-    "table_key": ("Table", "text"), "expectations": ("Expectations", "count"), "failed_expectations": ("Failed", "count"),
-    "failed_blocking": ("Failed blocking", "count"), "bronze_rows": ("Bronze rows", "count"),
-    "quarantined_rows": ("Quarantined", "count"), "duplicates_removed": ("Duplicates", "count"),
-    "gate_passed": ("Gate passed", "flag"),
-}  # fmt: skip
 
 
 @dataclass

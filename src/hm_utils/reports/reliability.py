@@ -54,10 +54,11 @@ STALE_COLUMNS = {
 }  # fmt: skip
 QUALITY_COLUMNS = {
     "table_key": ("Table", "text"), "expectations": ("Expectations", "count"), "failed_expectations": ("Failed", "count"),
-    "bronze_rows": ("Bronze rows", "count"), "silver_rows": ("Silver rows", "count"),
-    "quarantined_rows": ("Quarantined", "count"), "duplicates_removed": ("Duplicates", "count"),
-    "gate_passed": ("Gate passed", "flag"),
+    "failed_blocking": ("Failed blocking", "count"), "bronze_rows": ("Bronze rows", "count"),
+    "silver_rows": ("Silver rows", "count"), "quarantined_rows": ("Quarantined", "count"),
+    "duplicates_removed": ("Duplicates", "count"), "gate_passed": ("Gate passed", "flag"),
 }  # fmt: skip
+"""The data-quality table (get_quality_gate_results), on this page and the executive summary."""
 
 
 @dataclass
