@@ -64,12 +64,12 @@ def outcomes(spark):
         [("e1", "a"), ("e2", "b"), ("e2", "a"), (None, "a"), ("e4", "ghost"), ("e5", None)],
         "event_id string, history_id string",
     ).createOrReplaceTempView("hm_keys_events")
-    tests = keys.key_tests({"history": HISTORY, "events": EVENTS}, lambda key: f"hm_keys_{key[5:]}")
+    both = {"history": HISTORY, "events": EVENTS}
     found = {}
-    for table in ("history", "events"):
-        mine = [t for t in tests if t.table == table]
-        for row in spark.sql(keys.table_query(mine)).collect():
-            found[f"{table}.{row['expectation']}"] = (row["unexpected_count"], row["element_count"])
+    for name, model in both.items():
+        counts = spark.sql(keys.table_query(model, both, lambda key: f"hm_keys_{key[5:]}")).first()
+        for test in keys.key_tests(model, both):
+            found[f"{name}.{test.name}"] = (counts[f"{test.label}_unexpected"], counts[f"{test.label}_elements"])
     return found
 
 

@@ -4,16 +4,17 @@
 reconciliation, declares the keys on Databricks and returns a :class:`GoldReport`; a failed blocking key test
 raises :class:`~hm_utils.gold.keys.GoldKeyError`, a failed reconciliation :class:`ReconciliationError`.
 
+Order: one dependency graph holds the builds, each table's key tests (after the table and the parents of its
+foreign keys) and the reconciliation (after the cost tables), `gold.parallelism` at a time, the most urgent first
+(`hm_utils.scheduling.urgency`: the longest chain waiting for it, then the size of its main input), so that the
+usage chain (dim_sku → fct_usage_hourly → fct_cost_allocation → fct_job_runs → agg_daily_jobs) starts early while
+the dimensions, the event facts and the tests fill the other slot.
+
 The modules: :mod:`~hm_utils.gold.models` (the model files), :mod:`~hm_utils.gold.build` (one table's build and the
 graph, both derived from the models), one builder module per domain (:mod:`~hm_utils.gold.dimensions`,
 :mod:`~hm_utils.gold.cost`, :mod:`~hm_utils.gold.jobs`, :mod:`~hm_utils.gold.compute`,
 :mod:`~hm_utils.gold.queries`, :mod:`~hm_utils.gold.security`, :mod:`~hm_utils.gold.lineage`,
 :mod:`~hm_utils.gold.serving`), :mod:`~hm_utils.gold.keys` and :mod:`~hm_utils.gold.reconcile`.
-
-Order: a table is built once the gold tables it reads are, `gold.parallelism` at a time, the most urgent first
-(`hm_utils.scheduling.urgency`: the longest chain waiting for it, then the size of its main input), so that the
-usage chain (dim_sku → fct_usage_hourly → fct_cost_allocation → fct_job_runs → agg_daily_jobs) starts early while
-the dimensions and the event facts fill the other slot.
 """
 
 from __future__ import annotations
@@ -104,33 +105,15 @@ def build_tables(
     spark: SparkSession, config: Config, run_id: str, names: Collection[str] | None = None
 ) -> list[TableBuild]:
     """Build the gold tables `names` (default: every model) in dependency order, `gold.parallelism` at a time; the
-    gold tables they read that are not among them must exist. Returns one TableBuild per table, in graph order."""
-    from hm_utils.gold import build, models
-
-    all_models = models.load_models()
-    chosen = set(all_models) if names is None else set(names)
-    graph = {name: reads & chosen for name, reads in build.plan(all_models).items() if name in chosen}
-    sizes = {name: io.local_size_bytes(config, all_models[name].main_input) for name in graph}
-    built: dict[str, TableBuild] = {}
-
-    def build_one(name: str) -> TableBuild:
-        result = build.build_table(spark, config, run_id, all_models[name], built)
-        built[result.key] = result
-        return result
-
-    priority = scheduling.urgency(graph, sizes).__getitem__
-    done = scheduling.run_in_dependency_order(
-        graph, build_one, int(config.get("gold.parallelism", 2)), priority, "gold"
-    )
-    return [done[name] for name in graph]
+    gold tables they read that are not among them must exist. Returns one TableBuild per table, by table name."""
+    return _run(spark, config, run_id, names, checks=False).tables
 
 
 def build_gold(spark: SparkSession, config: Config, run_id: str) -> GoldReport:
     """Build every gold table, test its keys, reconcile and declare constraints (see the module docstring)."""
-    from hm_utils.gold import keys, models, reconcile
+    from hm_utils.gold import keys, models
 
     started = time.perf_counter()
-    report = GoldReport(run_id=run_id)
     all_models = models.load_models()
     problems = models.validate_models(all_models, config)
     if problems:
@@ -139,9 +122,8 @@ def build_gold(spark: SparkSession, config: Config, run_id: str) -> GoldReport:
             where=models.MODELS_FOLDER,
             fix="fix the model files (pytest tests/unit/test_gold_models.py lists all problems)",
         )
-    report.tables = build_tables(spark, config, run_id)
-    report.key_tests = keys.run_key_tests(spark, config, run_id, all_models)
-    report.checks = reconcile.run_checks(spark, config, run_id)
+    report = _run(spark, config, run_id, None, checks=True)
+    keys.write_outcomes(spark, config, run_id, report.key_tests)
     report.logical_keys = models.apply_constraints(spark, config, [b.key for b in report.tables]).logical_keys
     report.seconds = round(time.perf_counter() - started, 2)
     keys.raise_on_blocking_failures(config, run_id, report.key_tests)
@@ -154,4 +136,45 @@ def build_gold(spark: SparkSession, config: Config, run_id: str) -> GoldReport:
             fix="query the failed rows of ops.reconciliation for this run_id; a difference in list cost usually means "
             "silver dropped or duplicated usage rows, or a price window overlaps",
         )
+    return report
+
+
+RECONCILIATION = "reconciliation"
+RECONCILED = ("fct_usage_hourly", "fct_cost_allocation", "fct_job_runs")  # the tables reconcile.run_checks reads
+
+
+def _run(spark: SparkSession, config: Config, run_id: str, names: Collection[str] | None, checks: bool) -> GoldReport:
+    """Build the chosen tables and, with `checks`, test each table's keys once it and its foreign keys' parents are
+    built and reconcile once the cost tables are: all in one dependency graph, so that tests and reconciliation
+    fill the slots the long usage chain leaves free."""
+    from hm_utils.gold import build, keys, models, reconcile
+
+    all_models = models.load_models()
+    chosen = set(all_models) if names is None else set(names)
+    graph: dict[str, set[str]] = {
+        name: reads & chosen for name, reads in build.plan(all_models).items() if name in chosen
+    }
+    sizes = {name: io.local_size_bytes(config, all_models[name].main_input) for name in graph}
+    if checks:
+        for name in chosen:
+            parents = {fk.references for fk in all_models[name].foreign_keys} & chosen
+            graph[f"keys:{name}"] = {name} | parents
+        graph[RECONCILIATION] = set(RECONCILED)
+    built: dict[str, TableBuild] = {}
+
+    def work(node: str) -> Any:
+        if node == RECONCILIATION:
+            return reconcile.run_checks(spark, config, run_id)
+        if node.startswith("keys:"):
+            return keys.test_table(spark, config, all_models[node.removeprefix("keys:")], all_models)
+        result = build.build_table(spark, config, run_id, all_models[node], built)
+        built[result.key] = result
+        return result
+
+    priority = scheduling.urgency(graph, sizes).__getitem__
+    done = scheduling.run_in_dependency_order(graph, work, int(config.get("gold.parallelism", 2)), priority, "gold")
+    report = GoldReport(run_id=run_id, tables=[done[name] for name in all_models if name in chosen])
+    if checks:
+        report.key_tests = [outcome for name in sorted(chosen) for outcome in done[f"keys:{name}"]]
+        report.checks = done[RECONCILIATION]
     return report

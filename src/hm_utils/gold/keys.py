@@ -11,7 +11,6 @@ system tables can lack a parent (a job last changed before its system table was 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 from hm_utils import io, tables
 from hm_utils.config import Config
 from hm_utils.errors import HealthMonitorError
-from hm_utils.gold.models import GoldModel
+from hm_utils.gold.models import ForeignKey, GoldModel
 from hm_utils.silver import RESULT_COLUMNS, RESULTS_KEY
 
 if TYPE_CHECKING:
@@ -32,7 +31,8 @@ class GoldKeyError(HealthMonitorError):
 
 @dataclass(frozen=True)
 class KeyTest:
-    """One generated test: `sql` returns one row (element_count, unexpected_count)."""
+    """One generated test; its counts are the columns `<label>_elements` and `<label>_unexpected` of its table's
+    query (:func:`table_query`)."""
 
     table: str
     name: str
@@ -40,7 +40,7 @@ class KeyTest:
     columns: tuple[str, ...]
     severity: str  # blocking | warn
     kind: str  # validity | referential
-    sql: str
+    label: str
 
 
 @dataclass(frozen=True)
@@ -57,106 +57,106 @@ class KeyOutcome:
         return f"gold.{self.test.table} {self.test.name}: {self.unexpected_count} of {self.element_count} unexpected"
 
 
-def key_tests(models: Mapping[str, GoldModel], resolve: Callable[[str], str]) -> list[KeyTest]:
-    """The tests of `models`; `resolve` turns a registry key (`gold.<table>`) into the full table name."""
-    found = []
-    for model in models.values():
-        table = resolve(model.key)
-        found.extend(_primary_key_tests(model, table))
-        for fk in model.foreign_keys:
-            parent = models.get(fk.references)
-            if parent is not None:
-                found.append(_relationship_test(model, table, fk.columns, parent, resolve(parent.key), fk.ref_columns))
-        if model.is_scd2:
-            found.extend(_scd2_tests(model, table))
+def key_tests(model: GoldModel, models: Mapping[str, GoldModel]) -> list[KeyTest]:
+    """The tests of one model (`models`: all models, for its foreign keys' parents)."""
+    pk, table = model.primary_key, model.table
+    found = [
+        KeyTest(table, f"not_null({', '.join(pk)})", "not_null", pk, "blocking", "validity", "pk_null"),
+        KeyTest(table, f"unique({', '.join(pk)})", "unique", pk, "blocking", "validity", "pk_unique"),
+    ]
+    for number, fk in enumerate(_foreign_keys(model, models)):
+        name = f"relationships({', '.join(fk.columns)} -> {fk.references})"
+        found.append(KeyTest(table, name, "relationships", fk.columns, "warn", "referential", f"fk{number}"))
+    if model.is_scd2:
+        key = ", ".join(model.business_key)
+        found.append(
+            KeyTest(
+                table,
+                f"scd2_one_current({key})",
+                "scd2_one_current",
+                model.business_key,
+                "blocking",
+                "validity",
+                "current",
+            )
+        )
+        found.append(
+            KeyTest(
+                table,
+                f"scd2_no_overlap({key})",
+                "scd2_no_overlap",
+                model.business_key,
+                "blocking",
+                "validity",
+                "overlap",
+            )
+        )
     return found
+
+
+def _foreign_keys(model: GoldModel, models: Mapping[str, GoldModel]) -> list[ForeignKey]:
+    return [fk for fk in model.foreign_keys if fk.references in models]
 
 
 def _names(columns: tuple[str, ...], prefix: str = "") -> str:
     return ", ".join(prefix + io.quote_identifier(c) for c in columns)
 
 
-def _primary_key_tests(model: GoldModel, table: str) -> list[KeyTest]:
-    pk = model.primary_key
-    label = ", ".join(pk)
-    nulls = " or ".join(f"{io.quote_identifier(c)} is null" for c in pk)
-    return [
-        KeyTest(
-            model.table, f"not_null({label})", "not_null", pk, "blocking", "validity",
-            f"select count(*) as element_count, count_if({nulls}) as unexpected_count from {table}",
-        ),
-        KeyTest(
-            model.table, f"unique({label})", "unique", pk, "blocking", "validity",
-            "select coalesce(sum(n), 0) as element_count, coalesce(sum(case when n > 1 then n else 0 end), 0) "
-            f"as unexpected_count from (select count(*) as n from {table} group by {_names(pk)})",
-        ),
-    ]  # fmt: skip
+def table_query(model: GoldModel, models: Mapping[str, GoldModel], resolve: Callable[[str], str]) -> str:
+    """One statement counting every test of `model` in one row, reading the table once per kind of test: primary
+    key (grouped by it), foreign keys (one pass, each parent's distinct keys joined), SCD2 (grouped, windowed).
+    `resolve` turns a registry key (`gold.<table>`) into the full table name."""
+    table = resolve(model.key)
+    nulls = " or ".join(f"{io.quote_identifier(c)} is null" for c in model.primary_key)
+    parts = [
+        "select coalesce(sum(n), 0) as pk_null_elements, coalesce(sum(nulls), 0) as pk_null_unexpected, "
+        "coalesce(sum(n), 0) as pk_unique_elements, coalesce(sum(case when n > 1 then n else 0 end), 0) "
+        f"as pk_unique_unexpected from (select count(*) as n, count_if({nulls}) as nulls from {table} "
+        f"group by {_names(model.primary_key)})"
+    ]
+    foreign_keys = _foreign_keys(model, models)
+    if foreign_keys:
+        joins, counts = [], []
+        for number, fk in enumerate(foreign_keys):
+            parent = f"p{number}"
+            match = " and ".join(
+                f"c.{io.quote_identifier(c)} = {parent}.{io.quote_identifier(r)}"
+                for c, r in zip(fk.columns, fk.ref_columns, strict=True)
+            )
+            joins.append(
+                f"left join (select distinct {_names(fk.ref_columns)}, true as found "
+                f"from {resolve(models[fk.references].key)}) as {parent} on {match}"
+            )
+            present = " and ".join(f"c.{io.quote_identifier(c)} is not null" for c in fk.columns)
+            counts.append(
+                f"count_if({present}) as fk{number}_elements, "
+                f"count_if({present} and {parent}.found is null) as fk{number}_unexpected"
+            )
+        parts.append(f"select {', '.join(counts)} from {table} as c {' '.join(joins)}")
+    if model.is_scd2:
+        key = _names(model.business_key)
+        parts.append(
+            "select count(*) as current_elements, count_if(versions > 1) as current_unexpected from "
+            f"(select count_if(is_current) as versions from {table} group by {key})"
+        )
+        parts.append(
+            "select count(*) as overlap_elements, "
+            "count_if(next_from is not null and (valid_to is null or valid_to > next_from)) as overlap_unexpected "
+            f"from (select valid_to, lead(valid_from) over (partition by {key} order by valid_from) as next_from "
+            f"from {table})"
+        )
+    return "select * from " + " cross join ".join(f"({part}) as k{i}" for i, part in enumerate(parts))
 
 
-def _relationship_test(
-    model: GoldModel, table: str, columns: tuple[str, ...], parent: GoldModel, parent_table: str, refs: tuple[str, ...]
-) -> KeyTest:
-    present = " and ".join(f"c.{io.quote_identifier(c)} is not null" for c in columns)
-    match = " and ".join(
-        f"c.{io.quote_identifier(c)} = p.{io.quote_identifier(r)}" for c, r in zip(columns, refs, strict=True)
-    )
-    sql = (
-        "select count(*) as element_count, count_if(p.found is null) as unexpected_count "
-        f"from {table} as c left join (select distinct {_names(refs)}, true as found from {parent_table}) as p "
-        f"on {match} where {present}"
-    )
-    name = f"relationships({', '.join(columns)} -> {parent.table})"
-    return KeyTest(model.table, name, "relationships", columns, "warn", "referential", sql)
-
-
-def _scd2_tests(model: GoldModel, table: str) -> list[KeyTest]:
-    key = model.business_key
-    label = ", ".join(key)
-    return [
-        KeyTest(
-            model.table, f"scd2_one_current({label})", "scd2_one_current", key, "blocking", "validity",
-            "select count(*) as element_count, count_if(current_versions > 1) as unexpected_count from "
-            f"(select count_if(is_current) as current_versions from {table} group by {_names(key)})",
-        ),
-        KeyTest(
-            model.table, f"scd2_no_overlap({label})", "scd2_no_overlap", key, "blocking", "validity",
-            "select count(*) as element_count, "
-            "count_if(next_from is not null and (valid_to is null or valid_to > next_from)) as unexpected_count from "
-            f"(select valid_to, lead(valid_from) over (partition by {_names(key)} order by valid_from) as next_from "
-            f"from {table})",
-        ),
-    ]  # fmt: skip
-
-
-def table_query(tests: list[KeyTest]) -> str:
-    """One query for the tests of one table: a row per test (expectation, element_count, unexpected_count)."""
-    return "\nunion all\n".join(
-        f"select {io.sql_string(t.name)} as expectation, element_count, unexpected_count from ({t.sql}) as t"
-        for t in tests
-    )
-
-
-def run_key_tests(
-    spark: SparkSession, config: Config, run_id: str, models: Mapping[str, GoldModel]
+def test_table(
+    spark: SparkSession, config: Config, model: GoldModel, models: Mapping[str, GoldModel]
 ) -> list[KeyOutcome]:
-    """Run the tests of `models` (one query per table, `gold.parallelism` at a time), upsert the outcomes into
-    ops.quality_results and return them."""
-    tests = key_tests(models, lambda key: tables.full_name(config, key))
-    per_table: dict[str, list[KeyTest]] = {}
-    for test in tests:
-        per_table.setdefault(test.table, []).append(test)
-
-    def run(table_tests: list[KeyTest]) -> list[KeyOutcome]:
-        counts = {row["expectation"]: row for row in spark.sql(table_query(table_tests)).collect()}
-        return [
-            KeyOutcome(t, int(counts[t.name]["element_count"]), int(counts[t.name]["unexpected_count"]))
-            for t in table_tests
-        ]
-
-    with ThreadPoolExecutor(max(1, int(config.get("gold.parallelism", 2))), thread_name_prefix="keys") as pool:
-        outcomes = [outcome for batch in pool.map(run, per_table.values()) for outcome in batch]
-    _write(spark, config, run_id, outcomes)
-    return outcomes
+    """Run the tests of one built table (one query); its foreign keys' parents must be built too."""
+    counts = spark.sql(table_query(model, models, lambda key: tables.full_name(config, key))).first()
+    return [
+        KeyOutcome(t, int(counts[f"{t.label}_elements"]), int(counts[f"{t.label}_unexpected"]))
+        for t in key_tests(model, models)
+    ]
 
 
 def raise_on_blocking_failures(config: Config, run_id: str, outcomes: list[KeyOutcome]) -> None:
@@ -171,7 +171,8 @@ def raise_on_blocking_failures(config: Config, run_id: str, outcomes: list[KeyOu
         )
 
 
-def _write(spark: SparkSession, config: Config, run_id: str, outcomes: list[KeyOutcome]) -> None:
+def write_outcomes(spark: SparkSession, config: Config, run_id: str, outcomes: list[KeyOutcome]) -> None:
+    """Upsert the outcomes into ops.quality_results (a rerun of the same run replaces its rows)."""
     validated_at = datetime.now(timezone.utc)
     rows = [
         (
