@@ -116,10 +116,6 @@ class GoldModel:
     def column_comments(self) -> dict[str, str]:
         return {column.name: column.comment for column in self.columns}
 
-    def ddl_schema(self) -> str:
-        """The model's columns as a Spark DDL schema string (for empty DataFrames)."""
-        return ", ".join(f"`{column.name}` {column.type}" for column in self.columns)
-
 
 def load_models() -> dict[str, GoldModel]:
     """All gold models by table name, parsed from the packaged YAML files (a ConfigError names the file)."""
@@ -367,11 +363,6 @@ def conform(df: DataFrame, model: GoldModel) -> DataFrame:
             fix="make the builder produce exactly the model's columns, or change the model (and tell the semantic layer)",
         )
     return df.select(*[F.col(io.quote_identifier(c.name)).cast(c.type).alias(c.name) for c in model.columns])
-
-
-def empty_frame(spark: SparkSession, model: GoldModel) -> DataFrame:
-    """An empty DataFrame with the model's schema."""
-    return spark.createDataFrame([], model.ddl_schema())
 
 
 def write_model(
