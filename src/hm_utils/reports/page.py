@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hm_utils import clock, formatting, headline, semantic
+from hm_utils import clock, formatting, headline, privacy, semantic
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 from hm_utils.reports import blocks
@@ -147,7 +147,10 @@ class Report:
             lambda: _plain(semantic.metric(view, measures, dimensions, filters, spark=self.spark, config=self.config)),
         )
 
-    def _cached(self, name: str, key: list[Any], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    def _cached(self, name: str, key: list[Any], fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        def compute() -> pd.DataFrame:  # every result a page shows passes here: personal data masked once
+            return privacy.for_readers(self.config, fetch())
+
         if self.cache is None:
             return compute()
         digest = hashlib.sha256(json.dumps([name, key, self.workspaces], default=str).encode()).hexdigest()[:16]
