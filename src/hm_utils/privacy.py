@@ -35,7 +35,7 @@ MAP_MASK_FUNCTION = "hm_mask_personal_map"
 
 
 def pseudonym(kind: str, value: str) -> str:
-    """`user-…` or `ip-…` for an address (the SQL of :func:`_pseudonym_sql` computes the same)."""
+    """`user-…` or `ip-…` for an address (:func:`pseudonym_sql` computes the same in SQL)."""
     return f"{kind}-{hashlib.sha256(value.lower().encode()).hexdigest()[:DIGITS]}"
 
 
@@ -69,7 +69,7 @@ def for_readers(config: Config, frame: pd.DataFrame) -> pd.DataFrame:
     return mask_frame(frame) if config.get("privacy.mask_personal_data") else frame
 
 
-def _pseudonym_sql(value: str) -> str:
+def pseudonym_sql(value: str) -> str:
     """SQL of the pseudonym of the whole value `value` (an expression), NULL and non-addresses unchanged."""
     cases = " ".join(
         f"when {value} rlike {io.sql_string('^(?:' + pattern + ')$')} "
@@ -91,10 +91,10 @@ def mask_functions(config: Config) -> list[str]:
     return [
         f"create or replace function {config.catalog}.{schema}.{MASK_FUNCTION}(value string)\n"
         f"returns string\ncomment {io.sql_string(comment)}\n"
-        f"return case when {sees_values} then value else {_pseudonym_sql('value')} end",
+        f"return case when {sees_values} then value else {pseudonym_sql('value')} end",
         f"create or replace function {config.catalog}.{schema}.{MAP_MASK_FUNCTION}(value map<string, string>)\n"
         f"returns map<string, string>\ncomment {io.sql_string(comment + ' Applied to every map value.')}\n"
-        f"return case when {sees_values} then value else transform_values(value, (k, v) -> {_pseudonym_sql('v')}) end",
+        f"return case when {sees_values} then value else transform_values(value, (k, v) -> {pseudonym_sql('v')}) end",
     ]
 
 

@@ -147,10 +147,12 @@ class Report:
             lambda: _plain(semantic.metric(view, measures, dimensions, filters, spark=self.spark, config=self.config)),
         )
 
-    def _cached(self, name: str, key: list[Any], fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        def compute() -> pd.DataFrame:  # every result a page shows passes here: personal data masked once
-            return privacy.for_readers(self.config, fetch())
+    def _cached(self, name: str, key: list[Any], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """Every result a page shows passes here: personal data is masked on the way out (the cache keeps the
+        values, so a publish with masking on never reads an unmasked result, whoever cached it)."""
+        return privacy.for_readers(self.config, self._stored(name, key, compute))
 
+    def _stored(self, name: str, key: list[Any], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         if self.cache is None:
             return compute()
         digest = hashlib.sha256(json.dumps([name, key, self.workspaces], default=str).encode()).hexdigest()[:16]
