@@ -418,6 +418,10 @@ def describe(documents: dict[str, dict[str, Any]], target: str) -> list[str]:
     settings = main["targets"][target]
     overrides = (settings.get("resources") or {}).get("jobs") or {}
     lines = [f"bundle {main['bundle']['name']} · target {target} · mode {settings['mode']}"]
+    values = {name: spec.get("default") for name, spec in main["variables"].items()}
+    values.update(settings.get("variables") or {})
+    run_as = (settings.get("run_as") or {}).get("service_principal_name", "the deploying user")
+    lines.append(f"catalog {values['catalog']} · runs as {run_as} · on failure tell {values['failure_emails'] or '-'}")
     for path, document in documents.items():
         for key, job in ((document.get("resources") or {}).get("jobs") or {}).items():
             compute = "job cluster" if key in overrides else "serverless"

@@ -69,7 +69,7 @@ def crontab_text(items: list[Schedule]) -> str:
     tab = CronTab(tab="")
     for item in items:
         tab.new(command=item.command, comment=item.marker).setall(item.cron)
-    return tab.render()
+    return tab.render().lstrip("\n")
 
 
 def time_zone_note(items: list[Schedule]) -> str | None:
