@@ -151,11 +151,7 @@ def _write_delta(
     if mode == "upsert" and exists:
         view = f"hm_upsert_{uuid.uuid4().hex[:12]}"
         df.createOrReplaceTempView(view)
-        condition = " and ".join(f"t.{quote_identifier(k)} <=> s.{quote_identifier(k)}" for k in keys)
-        spark.sql(
-            f"merge into {name} t using {view} s on {condition} "
-            "when matched then update set * when not matched then insert *"
-        )
+        spark.sql(merge_statement(name, view, keys))
         spark.catalog.dropTempView(view)
         return
     writer = df.write.format("delta")
@@ -165,6 +161,16 @@ def _write_delta(
         writer.mode("append").option("mergeSchema", "true").saveAsTable(name)
     else:
         writer.mode("overwrite").option("overwriteSchema", "true").saveAsTable(name)
+
+
+def merge_statement(name: str, source: str, keys: Sequence[str]) -> str:
+    """The Delta MERGE of an upsert: rows of `source` replace the rows of `name` with the same `keys` (NULL keys
+    equal), new keys are inserted."""
+    condition = " and ".join(f"t.{quote_identifier(k)} <=> s.{quote_identifier(k)}" for k in keys)
+    return (
+        f"merge into {name} t using {source} s on {condition} "
+        "when matched then update set * when not matched then insert *"
+    )
 
 
 def _write_local(
@@ -277,8 +283,19 @@ def _same_schema(left, right) -> bool:
 
 
 def _apply_comments(spark: SparkSession, name: str, table_comment: str, column_comments: Mapping[str, str]) -> None:
-    spark.sql(f"comment on table {name} is {sql_string(table_comment)}")
-    existing = {field.name for field in spark.table(name).schema.fields}
-    for column, comment in column_comments.items():
-        if column in existing:
-            spark.sql(f"alter table {name} alter column {quote_identifier(column)} comment {sql_string(comment)}")
+    existing = [field.name for field in spark.table(name).schema.fields]
+    for statement in comment_statements(name, table_comment, column_comments, existing):
+        spark.sql(statement)
+
+
+def comment_statements(
+    name: str, table_comment: str, column_comments: Mapping[str, str], columns: Sequence[str]
+) -> list[str]:
+    """The Delta table's comment and the comments of those of its `columns` that have one."""
+    statements = [f"comment on table {name} is {sql_string(table_comment)}"]
+    statements += [
+        f"alter table {name} alter column {quote_identifier(column)} comment {sql_string(column_comments[column])}"
+        for column in columns
+        if column in column_comments
+    ]
+    return statements

@@ -11,7 +11,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,20 +20,7 @@ import yaml
 
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError, StepFailedError
-
-
-@dataclass(frozen=True)
-class Step:
-    """One notebook of the run plan."""
-
-    name: str
-    notebook: str
-    parameters: dict[str, Any] = field(default_factory=dict)
-    when: dict[str, Any] = field(default_factory=dict)
-
-    def applies(self, config: Config) -> bool:
-        """Whether the step's `when` conditions (dotted param → value) hold for this config."""
-        return all(config.get(key) == value for key, value in self.when.items())
+from hm_utils.plan import Step, load_plan
 
 
 @dataclass
@@ -57,30 +44,19 @@ class RunResult:
         return all(step.status in ("ok", "skipped") for step in self.steps)
 
 
-def load_plan(config: Config) -> list[Step]:
-    """The steps of `run.plan` (params/run_plan.yml), validated."""
-    path = config.root / str(config.get("run.plan", "params/run_plan.yml"))
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read the run plan: {exc}", where=str(path), fix="restore it from git") from exc
-    steps = []
-    for index, entry in enumerate(raw.get("steps") or []):
-        where = f"{path}: steps[{index}]"
-        if not isinstance(entry, dict) or not entry.get("name") or not entry.get("notebook"):
-            raise ConfigError("a step needs a name and a notebook", where=where, fix="add name: and notebook:")
-        if not (config.root / entry["notebook"]).is_file():
-            raise ConfigError(f"notebook {entry['notebook']} does not exist", where=where, fix="fix the path")
-        steps.append(Step(entry["name"], entry["notebook"], entry.get("parameters") or {}, entry.get("when") or {}))
-    names = [step.name for step in steps]
-    if len(set(names)) != len(names):
-        raise ConfigError("step names must be unique", where=str(path), fix="rename the duplicate step")
-    return steps
+def select_steps(
+    steps: list[Step], only: list[str] | None = None, from_step: str | None = None, job: str | None = None
+) -> list[Step]:
+    """The steps to run for `--only` / `--from` / `--job`; a ConfigError listing the names when one is unknown.
 
-
-def select_steps(steps: list[Step], only: list[str] | None = None, from_step: str | None = None) -> list[Step]:
-    """The steps to run for `--only` / `--from`; a ConfigError listing the names when one is unknown."""
+    `--only` picks steps of any job; otherwise the steps of `job` (the first job's when None)."""
     names = [step.name for step in steps]
+    jobs = list(dict.fromkeys(step.job for step in steps))
+    if job is not None and job not in jobs:
+        raise ConfigError(f"no job '{job}' in the run plan", where="--job", fix=f"use one of {jobs}")
+    if not only and jobs:
+        steps = [step for step in steps if step.job == (job or jobs[0])]
+        names = [step.name for step in steps]
     for name in [*(only or []), *([from_step] if from_step else [])]:
         if name not in names:
             raise ConfigError(f"no step '{name}' in the run plan", where="--only / --from", fix=f"use one of {names}")
@@ -100,9 +76,10 @@ def run_plan(
     only: list[str] | None = None,
     from_step: str | None = None,
     progress: Callable[[str], None] = print,
+    job: str | None = None,
 ) -> RunResult:
     """Run the selected steps in order; raise StepFailedError at the first failure."""
-    steps = select_steps(load_plan(config), only, from_step)
+    steps = select_steps(load_plan(config), only, from_step, job)
     run_id = new_run_id()
     folder = config.path("runs") / run_id
     folder.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,9 @@ def test_only_and_from_select_steps(config):
 
 def test_plan_with_missing_notebook_is_rejected(tmp_path, config):
     shutil.copytree(config.root / "params", tmp_path / "params")
-    (tmp_path / "params" / "run_plan.yml").write_text("steps:\n  - {name: x, notebook: notebooks/none.ipynb}\n")
+    (tmp_path / "params" / "run_plan.yml").write_text(
+        "jobs: {main: {schedule: '0 6 * * *'}}\nsteps:\n  - {name: x, notebook: notebooks/none.ipynb}\n"
+    )
     with pytest.raises(ConfigError, match="does not exist"):
         runner.load_plan(config_module.load("ci", root=tmp_path))
 
