@@ -240,9 +240,6 @@ def main() -> None:
     except HealthMonitorError as error:
         typer.secho(f"error: {error.render()}", fg=typer.colors.RED, err=True)
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        typer.secho("interrupted", fg=typer.colors.RED, err=True)
-        sys.exit(130)
     except Exception as error:  # Spark's own errors: print the message, not the JVM stack trace
         if not type(error).__module__.startswith("pyspark"):
             raise

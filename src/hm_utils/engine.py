@@ -340,8 +340,10 @@ class LocalEngine:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
-                if self._archive_option().startswith("-XX:SharedArchiveFile"):
-                    log.warning("the engine did not start with the class archive; starting it without the archive")
+                if self._archive_option().startswith("-XX:SharedArchiveFile") and _archive_failed(
+                    self.log_file, log_start
+                ):
+                    log.warning("the engine could not map the class archive; starting it without the archive")
                     self.map_archive = False  # the archive stays: other engines may map it
                     return self._start()
                 raise EngineError(
@@ -530,14 +532,25 @@ def _reap(pid: int) -> bool:
         return False
 
 
-def _log_tail(log_file: Path, since: int) -> str:
-    """The last lines the engine wrote to its log since byte `since`, on one line."""
+def _archive_failed(log_file: Path, since: int) -> bool:
+    """Whether the engine's start-up output says the JVM could not map its class archive (an archive
+    torn or made by another JVM build crashes it in FileMapInfo, or it reports the archive)."""
+    text = _log_text(log_file, since).lower()
+    return any(sign in text for sign in ("filemapinfo", "shared archive", "sharedarchivefile", "fatal error has been"))
+
+
+def _log_text(log_file: Path, since: int) -> str:
     try:
         with log_file.open("rb") as handle:
             handle.seek(since)
-            text = handle.read().decode(errors="replace")
+            return handle.read().decode(errors="replace")
     except OSError:
-        return "no log"
+        return ""
+
+
+def _log_tail(log_file: Path, since: int) -> str:
+    """The last lines the engine wrote to its log since byte `since`, on one line."""
+    text = _log_text(log_file, since)
     lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("at ")]
     return " | ".join(lines[-_LOG_TAIL_LINES:]) or "the log is empty"
 

@@ -66,7 +66,7 @@ class RunResult:
     folder: Path
     steps: list[StepResult]
     status: str = "running"  # running | ok | failed | interrupted
-    failed_step: str | None = None
+    failed_step: str | None = None  # the step that failed, or was running when the run was interrupted
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     ended_at: str | None = None
 
@@ -135,11 +135,12 @@ def run_plan(
         try:
             _run_steps(config, steps, result, progress)
             result.status = "ok"
-        except StepFailedError:
-            result.status = "failed"
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (the command then exits with 130)
+            result.status = "interrupted"
+            progress(f"interrupted during step '{result.failed_step}'; run.json records it")
             raise
         except BaseException:
-            result.status = "interrupted"
+            result.status = "failed"
             raise
         finally:
             result.ended_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -160,6 +161,7 @@ def _run_steps(config: Config, steps: list[Step], result: RunResult, progress: C
             progress(f"{label} skipped (only when {step.when})")
             continue
         started = time.perf_counter()
+        result.failed_step = step.name  # until it ends well
         parameters = {"env": config.env, "overrides": overrides, "run_id": result.run_id, **step.parameters}
         try:
             execute_notebook(
@@ -173,12 +175,12 @@ def _run_steps(config: Config, steps: list[Step], result: RunResult, progress: C
         except StepFailedError as error:
             seconds = time.perf_counter() - started
             result.steps.append(StepResult(step.name, step.notebook, str(output), "failed", seconds, error.what))
-            result.failed_step = step.name
             progress(f"{label} FAILED after {seconds:.1f} s")
             _show_warnings(output, progress)
             raise
         seconds = time.perf_counter() - started
         result.steps.append(StepResult(step.name, step.notebook, str(output), "ok", seconds))
+        result.failed_step = None
         progress(f"{label} ok ({seconds:.1f} s)")
         _show_warnings(output, progress)
         _write_summary(result)

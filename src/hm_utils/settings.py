@@ -212,48 +212,37 @@ def _base_value(dotted: str, base: Mapping[str, Any]) -> Any:
     return node
 
 
+# kind -> (the type of a base value of that kind, the types a value of that kind may have); in this order,
+# as a bool is also an int and a whole-number setting takes no decimals
+_KINDS: dict[str, tuple[type, tuple[type, ...]]] = {
+    "date": (date, (date,)),
+    "true/false": (bool, (bool,)),
+    "whole number": (int, (int,)),
+    "number": (float, (int, float)),
+    "text": (str, (str,)),
+    "list": (list, (list,)),
+    "section": (Mapping, (Mapping,)),
+}
+
+
 def _kind(dotted: str, base: Mapping[str, Any]) -> str | None:
     """The type a key takes: from its base value, or from NULLABLE when that is null (None: any)."""
     value = _base_value(dotted, base)
     if value is None:
         return NULLABLE.get(dotted)
-    if isinstance(value, date):
-        return "date"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int):
-        return "whole number"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "list"
-    return "section"
+    return next((kind for kind, (base_type, _) in _KINDS.items() if isinstance(value, base_type)), None)
 
 
 def _has_kind(value: Any, kind: str) -> bool:
-    if kind == "true/false":
-        return isinstance(value, bool)
-    if kind == "whole number":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind == "text":
-        return isinstance(value, str)
-    if kind == "list":
-        return isinstance(value, list)
-    if kind == "section":
-        return isinstance(value, Mapping)
-    if kind == "date":
-        if isinstance(value, date):
-            return True
+    if kind == "date" and isinstance(value, str):
         try:
-            date.fromisoformat(str(value))
+            date.fromisoformat(value)
         except ValueError:
             return False
         return True
-    return True
+    if isinstance(value, bool) and kind != "true/false":
+        return False
+    return isinstance(value, _KINDS[kind][1]) if kind in _KINDS else True
 
 
 def _article(kind: str) -> str:

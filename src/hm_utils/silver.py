@@ -294,8 +294,7 @@ def _build_table(
     bronze = io.read_table(spark, config, upstream.key)
     shaped = conform(bronze, system_table)
     conformed, silver_columns, dropped, missing = shaped.frame, shaped.columns, shaped.dropped, shaped.missing
-    suite_rule_count = len(rules)
-    rules = [*rules, *shaped.casts]
+    rules = [*shaped.casts, *rules]  # a value that did not cast is the first reason its row gives
     flags = quality.flag_columns(rules)
     blocked = _any([F.col(flag) for flag, rule in zip(flags, rules, strict=True) if rule.blocking])
     # sample rows as JSON with the bronze text of cast columns (the value that did not cast stays visible)
@@ -382,7 +381,7 @@ def _build_table(
         exact_duplicates=counts["exact"],
         superseded_rows=removed_rows - counts["exact"],
         outcomes=outcomes,
-        validation=quality.validation_result(suite, outcomes[:suite_rule_count]),
+        validation=quality.validation_result(suite, outcomes[len(shaped.casts) :]),
         dropped_columns=dropped,
         missing_columns=missing,
         gate_failures=failures,

@@ -98,12 +98,22 @@ def _sleeper(*marks: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", *marks], start_new_session=True)
 
 
-def test_a_pid_file_naming_another_program_is_stale_and_that_program_is_never_signalled(tmp_path):
+@pytest.mark.parametrize(
+    ("marks", "record"),
+    [
+        ((), lambda pid: str(pid)),  # an old-style pid file left by a crash, its pid now another program's
+        (  # the engine's command line, but the process started after the pid file's engine
+            (engine_module.CONNECT_SERVER_CLASS, "{home_conf}={home}"),
+            lambda pid: json.dumps({"pid": pid, "started": time.time() - 3600}),
+        ),
+    ],
+)
+def test_a_pid_file_naming_another_process_is_stale_and_that_process_is_never_signalled(tmp_path, marks, record):
     engine = _engine(tmp_path)
     engine.state_dir.mkdir(parents=True)
-    bystander = _sleeper()
+    bystander = _sleeper(*(mark.format(home_conf=engine_module.HOME_CONF, home=engine.home) for mark in marks))
     try:
-        engine.pid_file.write_text(str(bystander.pid))  # an old-style pid file left by a crash, pid reused
+        engine.pid_file.write_text(record(bystander.pid))
         status = engine.status()
         assert not status.running and status.stale_pid == bystander.pid
         assert "stale pid file" in status.describe()
@@ -114,20 +124,6 @@ def test_a_pid_file_naming_another_program_is_stale_and_that_program_is_never_si
     finally:
         bystander.kill()
         bystander.wait()
-
-
-def test_a_pid_file_whose_process_started_later_is_stale_even_with_the_engine_command_line(tmp_path):
-    engine = _engine(tmp_path)
-    engine.state_dir.mkdir(parents=True)
-    lookalike = _sleeper(engine_module.CONNECT_SERVER_CLASS, f"{engine_module.HOME_CONF}={engine.home}")
-    try:
-        record = {"pid": lookalike.pid, "started": time.time() - 3600}  # the pid file's process started an hour ago
-        engine.pid_file.write_text(json.dumps(record))
-        assert engine.status().stale_pid == lookalike.pid
-        assert engine.stop() is False and lookalike.poll() is None
-    finally:
-        lookalike.kill()
-        lookalike.wait()
 
 
 def test_stop_signals_only_the_verified_engine_process(tmp_path):

@@ -7,15 +7,8 @@ from datetime import date, datetime
 
 import pytest
 
-from hm_utils import config as config_module
 from hm_utils import quality
 from hm_utils.errors import ConfigError
-
-
-@pytest.fixture
-def config(monkeypatch):
-    monkeypatch.delenv("HM_SET", raising=False)
-    return config_module.load("ci")
 
 
 def test_the_plausible_range_runs_from_the_earliest_date_to_a_day_after_the_run(config):
