@@ -185,16 +185,18 @@ def _watermark_and_origins(
 
 
 def _empty_bronze(spark: SparkSession, config: Config, source_key: str, run_id: str) -> IngestReport:
+    """A source table the source does not have: bronze keeps what it had, or is created empty; a warning."""
     target = bronze_key(source_key)
     system_table = str(tables.get_spec(config, source_key).system_table)
-    warning = (
-        f"source table {system_table} is not available from {sources.describe_source(config)}; "
-        f"{target} is left empty (enable the system schema or export it to include it)"
-    )
-    log.warning(warning)
+    missing = f"source table {system_table} is not available from {sources.describe_source(config)}"
+    include = "enable the system schema or export it to include it"
     if io.table_exists(spark, config, target):
         rows = int(io.read_table(spark, config, target).count())
+        warning = f"{missing}; {target} keeps the {rows} rows it had ({include})"
+        log.warning(warning)
         return IngestReport(run_id, source_key, 0, rows, "skipped", None, None, warning=warning)
+    warning = f"{missing}; {target} is left empty ({include})"
+    log.warning(warning)
     ddl = system_schema.spark_type_ddl(system_table) + ", " + ", ".join(f"{k} {v}" for k, v in METADATA_COLUMNS.items())
     empty = spark.createDataFrame([], ddl)
     io.write_table(spark, config, target, empty, "overwrite")

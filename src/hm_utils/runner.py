@@ -137,7 +137,8 @@ def run_plan(
             result.status = "ok"
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM (the command then exits with 130)
             result.status = "interrupted"
-            progress(f"interrupted during step '{result.failed_step}'; run.json records it")
+            during = f"during step '{result.failed_step}'" if result.failed_step else "between steps"
+            progress(f"interrupted {during}; run.json records it")
             raise
         except BaseException:
             result.status = "failed"
@@ -266,6 +267,13 @@ def step_error(
             f"{what} failed: {_cut(cause)}",
             where=where,
             fix=f"{fix}; then `{rerun}`" if fix else f"fix the cause, then `{rerun}`",
+            notebook=notebook,
+        )
+    if errors.is_connection_loss(evalue) and not config.is_local:
+        return StepFailedError(
+            f"{what} failed: lost the connection to Databricks",
+            where="spark.databricks (profile, cluster) in params",
+            fix=f"check the cluster or serverless compute and the network, then `{rerun}`",
             notebook=notebook,
         )
     if errors.is_connection_loss(evalue):

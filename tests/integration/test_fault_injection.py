@@ -203,7 +203,7 @@ def _assert_failed_in_silver_with_state_intact(spark, run, state, gold_before, c
     console = run.stdout + run.stderr
     assert run.returncode == 2, console
     assert "silver             FAILED" in run.stdout
-    assert "error: step 'silver' failed: 1 blocking expectation(s) failed" in run.stderr
+    assert "error: step 'silver' failed: " in run.stderr and " blocking expectation(s) failed" in run.stderr
     assert f"cause: {cause}" in run.stderr
     assert "executed notebook: " in run.stderr and "02_silver.ipynb (cell " in run.stderr
     assert "hm run --from silver" in run.stderr
@@ -212,20 +212,23 @@ def _assert_failed_in_silver_with_state_intact(spark, run, state, gold_before, c
     assert _gold(spark, state) == gold_before  # gold never read the suspect data
 
 
-def test_a_missing_column_and_an_empty_table_are_reported_by_their_cause(
+def test_a_missing_column_an_empty_table_and_an_absent_one_are_reported_by_their_cause(
     spark, config, export, baseline, settled, tmp_path
 ):
-    broken = tmp_path / "missing-column"
+    broken = tmp_path / "misshapen"
     shutil.copytree(export, broken)
     _replace_table(broken, "billing.usage", _usage(export).drop_columns(["usage_quantity"]))
     events = pq.read_table(export / "compute" / "warehouse_events")
     _replace_table(broken, "compute.warehouse_events", events.slice(0, 0))
+    shutil.rmtree(broken / "billing" / "list_prices")
     run = _hm(*_run_args("conc", broken, tmp_path / "runs"))
     assert "! schema drift in source.billing_usage: column(s) usage_quantity missing from the source" in run.stdout
     assert (
         f"! source table compute.warehouse_events has no rows in parquet:{broken}: bronze.compute_warehouse_events"
         " is empty" in run.stdout
     )
+    absent = f"! source table billing.list_prices is not available from parquet:{broken}; bronze.billing_list_prices"
+    assert f"{absent} keeps the " in run.stdout  # the prices it had
     _assert_failed_in_silver_with_state_intact(
         spark,
         run,
@@ -235,20 +238,23 @@ def test_a_missing_column_and_an_empty_table_are_reported_by_their_cause(
     )
 
 
-def test_an_absent_table_is_reported_by_its_cause(spark, config, export, baseline, tmp_path):
-    """On a new state (a state that has the table keeps its last copy, with the same warning)."""
+def test_a_table_a_rule_reads_that_came_out_empty_is_named_as_the_cause(spark, config, export, baseline, tmp_path):
+    """A new state without prices: every usage row has an unknown SKU, and the error says why."""
+    from hm_utils import silver
+    from hm_utils.errors import QualityGateError
+
     broken = tmp_path / "absent-table"
     shutil.copytree(export, broken)
     shutil.rmtree(broken / "billing" / "list_prices")
-    run = _hm(*_run_args("absent", broken, tmp_path / "runs"))
-    assert f"! source table billing.list_prices is not available from parquet:{broken}" in run.stdout
-    _assert_failed_in_silver_with_state_intact(
-        spark,
-        run,
-        _state(config, "absent", broken),
-        {},
-        "silver.billing_list_prices, which this rule reads, is empty: its source table billing.list_prices is "
-        "absent or empty",
+    state = _state(config, "absent", broken)
+    billing = ["billing_usage", "billing_list_prices", "lakeflow_job_run_timeline"]
+    bronze.ingest_all(spark, state, "fi-absent", only=[f"source.{name}" for name in billing])
+    with pytest.raises(QualityGateError) as raised:
+        silver.build_silver(spark, state, "fi-absent", only=[f"silver.{name}" for name in reversed(billing)])
+    assert "silver.billing_usage: unexpected_rows_expectation(known_sku) failed on" in raised.value.what
+    assert (
+        "cause: silver.billing_list_prices, which this rule reads, is empty: its source table billing.list_prices is "
+        "absent or empty (see the bronze step's warnings)" in raised.value.what
     )
 
 
@@ -333,11 +339,11 @@ def test_an_engine_killed_mid_step_fails_the_run_within_a_minute(config, export,
     run = subprocess.Popen([*HM, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 600
-        while not (home / "warehouse" / "tables" / "hm_silver").exists() and time.monotonic() < deadline:
+        while not (home / "warehouse" / "tables" / "hm_bronze").exists() and time.monotonic() < deadline:
             assert run.poll() is None, run.communicate()
             time.sleep(0.1)
         pid = json.loads((home / "engine" / "server.pid").read_text())["pid"]
-        os.killpg(pid, signal.SIGKILL)  # the JVM dies while silver writes
+        os.killpg(pid, signal.SIGKILL)  # the JVM dies while bronze writes
         killed = time.monotonic()
         stdout, stderr = run.communicate(timeout=120)
         assert time.monotonic() - killed < 60
@@ -345,15 +351,15 @@ def test_an_engine_killed_mid_step_fails_the_run_within_a_minute(config, export,
         if run.poll() is None:
             run.kill()
     assert run.returncode == 2, stdout + stderr
-    assert "silver             FAILED" in stdout
+    assert "bronze             FAILED" in stdout
     url = engine.LocalEngine(config.with_overrides({"paths.home": str(home)})).url
-    assert f"error: step 'silver' failed: lost the connection to the local Spark engine at {url} (it has stopped)" in (
+    assert f"error: step 'bronze' failed: lost the connection to the local Spark engine at {url} (it has stopped)" in (
         stderr
     )
-    assert "`hm spark status`, then `hm run --from silver`" in stderr
+    assert "`hm spark status`, then `hm run --from bronze`" in stderr
     assert "JVM stacktrace" not in stderr and "Traceback" not in stderr
     summary = json.loads(next(runs.glob("*/run.json")).read_text())
-    assert (summary["status"], summary["failed_step"], summary["ok"]) == ("failed", "silver", False)
+    assert (summary["status"], summary["failed_step"], summary["ok"]) == ("failed", "bronze", False)
 
 
 def test_an_interrupted_run_says_so_in_its_summary(tmp_path):
