@@ -133,7 +133,8 @@ def ingest_table(spark: SparkSession, config: Config, source_key: str, run_id: s
     read, latest_read, held_rows = int(observed.get["rows"]), observed.get["latest"], int(observed.get["held"])
     if held_rows:
         message = (
-            f"{source_key}: {held_rows} row(s) dated after the run's time ({now}), up to {observed.get['latest_held']}, "
+            f"{source_key}: {held_rows} row(s) dated after the run's time ({clock.now(config):%Y-%m-%d %H:%M} UTC), "
+            f"up to {observed.get['latest_held']}, "
             f"are held back: ingested by the first run after their {incremental} (check the source's clock)"
         )
         log.warning(message)

@@ -34,6 +34,7 @@ from hm_utils.errors import ConfigError, StepFailedError
 KERNEL_LOG = "kernels.log"
 _WARNING_LINE = re.compile(r"^(?:WARNING|ERROR) hm_utils[\w.]*: (?P<message>.+)$")
 _MESSAGE_LINES = 12  # at most this many lines of a step's error on the console
+_SAMPLE_CHARS = 160  # of the sample row shown per failed rule
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,14 @@ def step_error(
 
 
 def _cut(text: str) -> str:
-    lines = text.splitlines()
+    """At most `_MESSAGE_LINES` lines, with one short sample row per failure (the notebook has them all)."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        if line.lstrip().startswith("sample: "):
+            if lines and lines[-1].lstrip().startswith("sample: "):
+                continue
+            line = line if len(line) <= _SAMPLE_CHARS else line[:_SAMPLE_CHARS] + "..."
+        lines.append(line)
     return "\n".join([*lines[:_MESSAGE_LINES], *(["..."] if len(lines) > _MESSAGE_LINES else [])])
 
 

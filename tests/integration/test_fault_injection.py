@@ -163,7 +163,7 @@ def test_future_ancient_and_malformed_rows_are_held_or_quarantined_and_gold_is_u
     title = "Health; Monitor #1: nightly"  # a --set value with `;`, `#` and `: ` reaches every step
     run = _hm(*_run_args("poison", poisoned, tmp_path / "runs"), "--set", f"semantic.genie.title_prefix={title}")
     assert run.returncode == 0, run.stdout + run.stderr
-    now = clock.sql_now(config)
+    now = f"{clock.now(config):%Y-%m-%d %H:%M} UTC"
     assert (
         f"! source.billing_usage: 1 row(s) dated after the run's time ({now}), up to 2099-01-01, are held back"
         in run.stdout

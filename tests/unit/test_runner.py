@@ -90,6 +90,26 @@ def test_a_step_failing_on_a_kit_error_shows_its_what_where_and_fix(tmp_path, co
     assert error.render().endswith(f"executed notebook: {tmp_path / '02.ipynb'} (cell 4; the full trace is there)")
 
 
+def test_a_failed_gate_shows_one_short_sample_row_per_rule(tmp_path, config):
+    from hm_utils.errors import QualityGateError
+
+    samples = [f'    sample: {{"row": {index}, "text": "{"x" * 300}"}}' for index in range(3)]
+    what = "\n".join(["2 rules failed", "t: a failed", "    cause: c", *samples, "t: b failed", *samples])
+    error = runner.step_error(
+        config, "step 'silver'", "QualityGateError", str(QualityGateError(what, where="t", fix="f")), tmp_path, 1, "-"
+    )
+    lines = error.what.splitlines()
+    assert [line.split(":")[0].strip() for line in lines] == [
+        "step 'silver' failed",
+        "t",
+        "cause",
+        "sample",
+        "t",
+        "sample",
+    ]
+    assert all(len(line) <= 170 for line in lines)
+
+
 def test_a_step_failing_in_spark_shows_the_error_without_the_jvm_stack(tmp_path, config):
     evalue = (
         '[CAST_INVALID_INPUT] The value \'n/a\' of the type "STRING" cannot be cast to "DECIMAL(38,18)".\n'
