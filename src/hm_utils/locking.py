@@ -189,7 +189,12 @@ def _inherited(path: Path) -> bool:
 
 
 def _this_command() -> str:
-    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else "python"
+    """How the holder is named to a writer kept waiting: its command line, or what kind of kernel it is."""
+    if not sys.argv or not sys.argv[0]:
+        return "python"
+    if "ipykernel" in sys.argv[0]:
+        return "a notebook kernel (JupyterLab or papermill)"
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
 def _try_lock(handle: TextIO) -> bool:
