@@ -88,8 +88,8 @@ def overrides_parameter() -> str:
     """The `overrides` widget of every task: the bundle variables as the config keys they set."""
     pairs = [("catalog", "${var.catalog}")]
     pairs += [(f"schemas.{layer}", f"${{var.schema_{layer}}}") for layer in LAYERS]
-    pairs.append(("semantic.genie.warehouse_id", "'${var.warehouse_id}'"))  # quoted: an id of digits stays text
-    return ";".join(f"{key}={value}" for key, value in pairs)
+    pairs.append(("semantic.genie.warehouse_id", "${var.warehouse_id}"))  # a JSON string: an id of digits stays text
+    return config_module.overrides_json(dict(pairs))
 
 
 def job_resources(targets: dict[str, Config]) -> dict[str, dict[str, Any]]:

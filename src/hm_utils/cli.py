@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -48,13 +47,18 @@ def run(
     job: Annotated[
         str | None, typer.Option("--job", help="Run this job of the run plan (default: the first, the main job).")
     ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait for another run of this engine home to finish.")
+    ] = 0,
 ) -> None:
-    """Run the steps of a job of the run plan (params/run_plan.yml) through papermill."""
+    """Run the steps of a job of the run plan (params/run_plan.yml) through papermill, one run at a time per
+    engine home (another run waits --wait seconds, else stops with exit code 75 and the running one named)."""
     from hm_utils import runner, sources
 
     extra = sources.parse_source_option(source) if source else None
     config = _config(env, set_, extra)
-    result = runner.run_plan(config, only=only, from_step=from_step, job=job)
+    command = " ".join(["hm", *sys.argv[1:]])
+    result = runner.run_plan(config, only=only, from_step=from_step, job=job, wait_seconds=wait, command=command)
     total = sum(step.seconds for step in result.steps)
     typer.echo(f"done in {total:.1f} s · executed notebooks in {result.folder}")
     _echo_published(result.folder / "reports")
@@ -134,17 +138,11 @@ def simulate(
 
     if format_ != "parquet":
         raise HealthMonitorError(f"unsupported format '{format_}'", where="--format", fix="use --format parquet")
-    config = _config(env, set_)
-    options = simulation.options_from_config(
-        config,
-        workspaces=workspaces,
-        days=days,
-        end_date=date.fromisoformat(end_date) if end_date else None,
-        seed=seed,
-        scale=scale,
-        defects=defects,
-        incidents=incidents,
-    )
+    given = {"workspaces": workspaces, "days": days, "end_date": end_date, "seed": seed, "scale": scale}
+    given |= {"defects": defects, "incidents": incidents}
+    options_set = {f"simulation.{name}": value for name, value in given.items() if value is not None}
+    config = _config(env, [*(set_ or []), *(f"{key}={value}" for key, value in options_set.items())])
+    options = simulation.options_from_config(config)
     summary = simulation.run_simulation(config, options, out)
     typer.echo(f"wrote {sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s to {summary.folder}")
     for table, rows in sorted(summary.rows.items()):
@@ -185,19 +183,21 @@ def bench(
 
 @app.command()
 def doctor(env: EnvOption = None, set_: SetOption = None) -> None:
-    """Check the environment: locally Python, Java 17+ and pyspark; for a Databricks environment what a
-    remote run needs (databricks-connect, credentials, compute, read access to the system tables)."""
+    """Check the environment: locally Python, the Java the engine will run (17+) and pyspark; for a Databricks
+    environment what a remote run needs (databricks-connect, credentials, compute, read access to the system tables)."""
     import platform
 
     config = _config(env, set_)
-    typer.echo(f"python {platform.python_version()} · env {config.env} · target {config.target}")
+    line = f"python {platform.python_version()} · env {config.env} · target {config.target}"
     if config.is_local:
         import pyspark
 
-        from hm_utils.spark import check_java
+        from hm_utils.engine import check_java
 
-        typer.echo(f"java {check_java()} · pyspark {pyspark.__version__} · engine home {config.home}")
+        major, java = check_java()
+        typer.echo(f"{line} · java {major} ({java}) · pyspark {pyspark.__version__} · engine home {config.home}")
         return
+    typer.echo(line)
     from hm_utils import doctor as checks
 
     found = checks.remote_checks(config)
@@ -343,16 +343,15 @@ def grants(
 @spark_app.command("up")
 def spark_up(env: EnvOption = None, set_: SetOption = None) -> None:
     """Start the local engine (no-op when it runs)."""
-    from hm_utils.spark import LocalEngine
+    from hm_utils.engine import LocalEngine
 
-    status = LocalEngine(_config(env, set_)).ensure_running()
-    typer.echo(f"running · pid {status.pid} · {status.url} · log {status.log}")
+    typer.echo(LocalEngine(_config(env, set_)).ensure_running().describe())
 
 
 @spark_app.command("down")
 def spark_down(env: EnvOption = None, set_: SetOption = None) -> None:
-    """Stop the local engine."""
-    from hm_utils.spark import LocalEngine
+    """Stop the local engine of this engine home (only a process verified to be it is signalled)."""
+    from hm_utils.engine import LocalEngine
 
     stopped = LocalEngine(_config(env, set_)).stop()
     typer.echo("stopped" if stopped else "not running")
@@ -362,7 +361,7 @@ def spark_down(env: EnvOption = None, set_: SetOption = None) -> None:
 def spark_prepare(env: EnvOption = None, set_: SetOption = None) -> None:
     """Record the engine's class archive once per installation (make setup runs it): later engines
     start in about half the time."""
-    from hm_utils.spark import record_class_archive
+    from hm_utils.engine import record_class_archive
 
     record_class_archive(_config(env, set_), progress=typer.echo)
 
@@ -370,34 +369,35 @@ def spark_prepare(env: EnvOption = None, set_: SetOption = None) -> None:
 @spark_app.command("status")
 def spark_status(env: EnvOption = None, set_: SetOption = None) -> None:
     """Show whether the local engine runs, its address and log."""
-    from hm_utils.spark import LocalEngine
+    from hm_utils.engine import LocalEngine
 
-    status = LocalEngine(_config(env, set_)).status()
-    state = f"running · pid {status.pid}" if status.running else "stopped"
-    typer.echo(f"{state} · {status.url} · home {status.home} · log {status.log}")
+    typer.echo(LocalEngine(_config(env, set_)).status().describe())
 
 
 def main() -> None:
     """Console entry point: user errors are printed as what/where/what-to-do, without a traceback."""
+    from hm_utils import errors
+
     for spark_logger in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         logging.getLogger(spark_logger).setLevel(logging.CRITICAL)  # they would print the JVM stack
     try:
         app()
     except HealthMonitorError as error:
         typer.secho(f"error: {error.render()}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
+        sys.exit(error.exit_code)
     except Exception as error:  # Spark's own errors: print the message, not the JVM stack trace
-        if type(error).__module__.startswith("pyspark"):
-            typer.secho(f"error: {spark_error_message(error)}", fg=typer.colors.RED, err=True)
-            sys.exit(2)
-        raise
-
-
-def spark_error_message(error: Exception) -> str:
-    """The first part of a Spark error (error class and message), without the JVM stack trace."""
-    text = str(error).split("JVM stacktrace:")[0].strip()
-    lines = [line for line in text.splitlines() if line.strip()][:6]
-    return "\n".join(lines)
+        if not type(error).__module__.startswith("pyspark"):
+            raise
+        if errors.is_connection_loss(str(error)):
+            error = errors.EngineError(
+                "lost the connection to the local Spark engine",
+                where="the engine of this checkout (`hm spark status` shows it)",
+                fix="`hm spark status`; read the engine log it names; start it again with `hm spark up`",
+            )
+            typer.secho(f"error: {error.render()}", fg=typer.colors.RED, err=True)
+        else:
+            typer.secho(f"error: {errors.spark_summary(str(error))}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
