@@ -370,7 +370,9 @@ def test_an_interrupted_run_says_so_in_its_summary(tmp_path):
     )
     notebook.cells = [nbformat.v4.new_code_cell("import time\ntime.sleep(120)")]
     nbformat.write(notebook, tmp_path / "wait.ipynb")
-    (tmp_path / "plan.yml").write_text(f"steps:\n  - {{name: wait, notebook: {tmp_path / 'wait.ipynb'}}}\n")
+    (tmp_path / "plan.yml").write_text(
+        f'jobs:\n  waiting: {{schedule: "0 6 * * *"}}\nsteps:\n  - {{name: wait, notebook: {tmp_path / "wait.ipynb"}}}\n'
+    )
     runs = tmp_path / "runs"
     run = subprocess.Popen(
         [*HM, "run", "--env", "ci", "--set", f"run.plan={tmp_path / 'plan.yml'}", "--set", f"paths.runs={runs}"],
@@ -379,12 +381,13 @@ def test_an_interrupted_run_says_so_in_its_summary(tmp_path):
         text=True,
     )
     deadline = time.monotonic() + 120
-    while not list(runs.glob("*/01_wait.ipynb")) and time.monotonic() < deadline:
+    while not list(runs.glob("*/01_wait.ipynb")) and time.monotonic() < deadline and run.poll() is None:
         time.sleep(0.2)
+    assert run.poll() is None, run.communicate()
     time.sleep(2)  # inside the step
     run.send_signal(signal.SIGTERM)
-    stdout, _ = run.communicate(timeout=60)
-    assert run.returncode == 130
+    stdout, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stdout + stderr
     assert stdout.strip().endswith("interrupted during step 'wait'; run.json records it")
     summary = json.loads(next(runs.glob("*/run.json")).read_text())
     assert (summary["status"], summary["failed_step"], summary["ok"]) == ("interrupted", "wait", False)
