@@ -39,7 +39,7 @@ def lab_command(config: Config, port: int | None = None, open_browser: bool = Tr
 def open_lab(config: Config, port: int | None = None, open_browser: bool = True) -> int:
     """Start the local engine (when the target is local), then JupyterLab until it is stopped; its exit code."""
     if config.is_local:
-        from hm_utils.spark import LocalEngine
+        from hm_utils.engine import LocalEngine
 
         LocalEngine(config).ensure_running()
     argv, env = lab_command(config, port, open_browser)

@@ -1,4 +1,5 @@
-"""Structure rules for every committed notebook (STYLE rules 1 and 8)."""
+"""Structure rules for every committed notebook: title and purpose first, one parameters cell papermill can read,
+no functions or classes, no outputs, no table names written out."""
 
 from __future__ import annotations
 

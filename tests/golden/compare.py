@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -93,9 +92,17 @@ def _diff(want: dict[str, list], got: dict[str, list]) -> str:
     return "\n".join(lines)
 
 
+def write_golden(executed: Path, golden: Path) -> None:
+    """The executed notebook as the golden copy, without papermill's record of this machine's paths."""
+    notebook = nbformat.read(executed, as_version=4)
+    for key in ("input_path", "output_path"):
+        notebook.metadata.get("papermill", {}).pop(key, None)
+    nbformat.write(notebook, golden)
+
+
 def check(executed: Path, golden: Path) -> list[str]:
-    """:func:`differences`, or with HM_UPDATE_GOLDEN=1 copy the executed notebook over the golden one (no differences)."""
+    """:func:`differences`, or with HM_UPDATE_GOLDEN=1 write the executed notebook as the golden one (no differences)."""
     if os.environ.get("HM_UPDATE_GOLDEN") == "1":
-        shutil.copyfile(executed, golden)
+        write_golden(executed, golden)
         return []
     return differences(executed, golden)

@@ -5,8 +5,8 @@ A test that needs Spark or the built account belongs in tests/integration.
 
 from __future__ import annotations
 
-import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -32,14 +32,19 @@ def published_site():
     _refuse()
 
 
-class _NoJvmPopen(subprocess.Popen):
-    def __init__(self, args, *more, **kwargs):
-        program = args[0] if isinstance(args, (list, tuple)) else str(args).split()[0]
-        if os.path.basename(str(program)) in JVM_LAUNCHERS:
-            _refuse()
-        super().__init__(args, *more, **kwargs)
+def _no_jvm_popen(fakes_folder: Path) -> type[subprocess.Popen]:
+    """Popen refusing the JVM launchers, except stand-ins a test wrote under `fakes_folder` (its tmp_path)."""
+
+    class NoJvmPopen(subprocess.Popen):
+        def __init__(self, args, *more, **kwargs):
+            program = Path(str(args[0] if isinstance(args, (list, tuple)) else str(args).split()[0]))
+            if program.name in JVM_LAUNCHERS and not program.resolve().is_relative_to(fakes_folder):
+                _refuse()
+            super().__init__(args, *more, **kwargs)
+
+    return NoJvmPopen
 
 
 @pytest.fixture(autouse=True)
-def _no_jvm(monkeypatch):
-    monkeypatch.setattr(subprocess, "Popen", _NoJvmPopen)
+def _no_jvm(monkeypatch, tmp_path_factory):
+    monkeypatch.setattr(subprocess, "Popen", _no_jvm_popen(tmp_path_factory.getbasetemp().resolve()))

@@ -111,7 +111,7 @@ def test_function_text_follows_the_house_rules(name):
     raw = (assets.FUNCTIONS_DIR / f"{name}.sql").read_text()
     code = _code_only(raw)
     assert raw.startswith(f"create or replace function {{semantic}}.{name}(")
-    assert not SQL_KEYWORDS.search(code), "lowercase keywords (STYLE rule 6)"
+    assert not SQL_KEYWORDS.search(code), "lowercase keywords"
     assert not re.search(r"\b(spark_catalog|hm_gold|hm_silver|system\.\w+\.\w+)\b", code), "no table-name literals"
     assert not re.search(r"\blimit\s+[a-z_]", code), "LIMIT <parameter> is rejected by Spark: use row_number"
     assert re.search(r"\{(gold|ops)\.\w+\}", code), "reads gold (ops for quality) through registry placeholders"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hm_utils import clock
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 from hm_utils.gold.build import Inputs
@@ -270,13 +271,16 @@ def build_dim_sku(inputs: Inputs) -> DataFrame:
 
 
 def build_dim_date(inputs: Inputs) -> DataFrame:
-    """Whole calendar years from the first to the last usage date (the current year when there is no usage)."""
+    """Whole calendar years from the first to the last usage date (the current year when there is no usage),
+    within the plausible dates (`silver.earliest_date` to today): an implausible date never stretches it."""
     from pyspark.sql import functions as F
 
-    usage = inputs.read("silver.billing_usage")
+    today = F.lit(clock.today(inputs.config))
+    earliest = F.lit(str(inputs.config.get("silver.earliest_date"))).cast("date")
+    usage = inputs.read("silver.billing_usage").where(F.col("usage_date").between(earliest, today))
     bounds = usage.agg(F.min("usage_date").alias("first"), F.max("usage_date").alias("last")).select(
-        F.trunc(F.coalesce("first", F.current_date()), "year").alias("first"),
-        F.date_add(F.add_months(F.trunc(F.coalesce("last", F.current_date()), "year"), 12), -1).alias("last"),
+        F.trunc(F.coalesce("first", today), "year").alias("first"),
+        F.date_add(F.add_months(F.trunc(F.coalesce("last", today), "year"), 12), -1).alias("last"),
     )
     days = bounds.select(F.explode(F.sequence("first", "last", F.expr("interval 1 day"))).alias("calendar_date"))
     d = F.col("calendar_date")
