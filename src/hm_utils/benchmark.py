@@ -21,6 +21,7 @@ import psutil
 
 from hm_utils import clock, layers, simulation
 from hm_utils import config as config_module
+from hm_utils.config import Config
 
 BENCH_OVERRIDES = {
     "paths.home": ".hm-bench",
@@ -186,6 +187,39 @@ def run_latency_benchmark(
 
 def _step(seconds: float, rows: int) -> dict[str, float]:
     return {"seconds": round(seconds, 2), "rows_per_second": round(rows / seconds) if seconds else 0}
+
+
+def gold_totals_query(table: str, decimal_columns: list[str]) -> str:
+    """One row for `table`: its row count and the exact sum of each decimal column (costs, quantities)."""
+    from hm_utils.io import quote_identifier
+
+    sums = "".join(
+        f", cast(sum({quote_identifier(c)}) as string) as {quote_identifier(c)}" for c in sorted(decimal_columns)
+    )
+    return f"select count(*) as row_count{sums} from {table}"
+
+
+def gold_totals(config: Config) -> dict[str, dict[str, Any]]:
+    """Rows and decimal totals of every table in the gold schema of this engine home, by table name.
+
+    Two checkouts that built the same account must give identical figures when a change keeps what the kit
+    computes; the gold schema is listed from the catalog, so a table one side lacks shows as well."""
+    from pyspark.sql.types import DecimalType
+
+    from hm_utils import tables
+    from hm_utils.spark import get_spark
+
+    spark = get_spark(config)
+    schema = f"{config.catalog}.{tables.schema_name(config, 'gold')}"
+    names = sorted(
+        row["tableName"] for row in spark.sql(f"show tables in {schema}").collect() if not row["isTemporary"]
+    )
+    totals = {}
+    for name in names:
+        table = f"{schema}.{name}"
+        decimals = [f.name for f in spark.table(table).schema.fields if isinstance(f.dataType, DecimalType)]
+        totals[name] = spark.sql(gold_totals_query(table, decimals)).collect()[0].asDict()
+    return totals
 
 
 def format_table(figures: dict[str, Any]) -> str:

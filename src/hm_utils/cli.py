@@ -162,11 +162,23 @@ def bench(
     latency: Annotated[
         bool, typer.Option("--latency", help="Instead: p50/p95 of every table function on 90 days of WORKSPACES.")
     ] = False,
+    gold_totals: Annotated[
+        bool,
+        typer.Option(
+            "--gold-totals",
+            help="Instead: rows and decimal totals (costs) of every gold table already built for --env, as JSON;"
+            " two checkouts' outputs are equal when a change keeps what the kit computes.",
+        ),
+    ] = False,
+    env: EnvOption = None,
     set_: SetOption = None,
 ) -> None:
     """Simulate one working day at SCALE and time it through every pipeline step (rows, seconds, memory)."""
     from hm_utils import benchmark
 
+    if gold_totals:
+        typer.echo(json.dumps(benchmark.gold_totals(_config(env, set_)), indent=2, sort_keys=True, default=str))
+        return
     if engine:
         typer.echo(json.dumps(benchmark.measure_engine_startup(), indent=2))
         return

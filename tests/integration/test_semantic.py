@@ -309,3 +309,20 @@ def test_latency_benchmark_covers_every_function(account, spark, config):
     for timings in (figures, figures["first_call"]):
         assert 0 < timings["p50_s"] <= timings["p95_s"] <= timings["max_s"]
         assert timings["slowest"] in figures["per_function_s"]
+
+
+def test_billing_freshness_is_the_day_before_the_latest_usage_end_in_the_source_files(account, config):
+    """The report period's default end: computed here from the simulator's files, not from gold."""
+    import pyarrow.parquet as pq
+
+    folder = sources.simulated_folder(config)
+    usage = pq.read_table(folder / "billing" / "usage", columns=["record_id", "usage_end_time"]).to_pandas()
+    defects = pd.read_parquet(folder / "_ground_truth" / "defects")
+    broken = set(
+        defects[(defects["table"] == "billing.usage") & (defects["defect_type"] != "duplicate_row")]["key_value"]
+    )
+    usage = usage[~usage["record_id"].isin(broken) & (usage["usage_end_time"] <= clock.now(config))]
+    latest_end = pd.Timestamp(usage["usage_end_time"].max())
+    [row] = semantic.call("get_data_freshness", dataset_name="billing usage", config=config).to_dict("records")
+    assert pd.Timestamp(row["latest_complete_day"]).date() == latest_end.date() - timedelta(days=1)
+    assert row["days_old"] == (clock.today(config) - pd.Timestamp(row["latest_complete_day"]).date()).days

@@ -93,30 +93,42 @@ def current_rows(dimension: DataFrame) -> DataFrame:
     return dimension.where("is_current")
 
 
+def _change_history_dimension(rows: DataFrame, keys: list[str], *columns: str | Column) -> DataFrame:
+    """An SCD2 dimension of a change-history system table: its keys and `columns`, then what every such dimension
+    carries (tags, empty when null; delete_time, is_deleted; valid_from, valid_to, is_current). The model sets the
+    column order."""
+    from pyspark.sql import functions as F
+
+    return scd2_versions(rows, keys).select(
+        *keys,
+        *columns,
+        F.coalesce(F.col("tags"), F.create_map().cast("map<string,string>")).alias("tags"),
+        "delete_time",
+        F.col("delete_time").isNotNull().alias("is_deleted"),
+        "valid_from",
+        "valid_to",
+        "is_current",
+    )
+
+
 def dim_job_frame(jobs: DataFrame) -> DataFrame:
     """dim_job from silver lakeflow_jobs (one row per workspace_id, job_id, change_time)."""
     from pyspark.sql import functions as F
 
-    return scd2_versions(jobs, ["workspace_id", "job_id"]).select(
-        "workspace_id",
-        "job_id",
+    return _change_history_dimension(
+        jobs,
+        ["workspace_id", "job_id"],
         F.col("name").alias("job_name"),
         "description",
         "creator_id",
         "creator_user_name",
         "run_as",
         "run_as_user_name",
-        F.coalesce(F.col("tags"), F.create_map().cast("map<string,string>")).alias("tags"),
         "trigger_type",
         F.col("trigger.schedule.quartz_cron_expression").alias("schedule_cron"),
         F.coalesce(F.col("paused"), F.lit(False)).alias("is_paused"),
         "timeout_seconds",
         "create_time",
-        "delete_time",
-        F.col("delete_time").isNotNull().alias("is_deleted"),
-        "valid_from",
-        "valid_to",
-        "is_current",
     )
 
 
@@ -131,9 +143,9 @@ def dim_cluster_frame(clusters: DataFrame) -> DataFrame:
         .when(source.startswith("PIPELINE"), "PIPELINE")
         .otherwise("OTHER")
     )
-    return scd2_versions(clusters, ["workspace_id", "cluster_id"]).select(
-        "workspace_id",
-        "cluster_id",
+    return _change_history_dimension(
+        clusters,
+        ["workspace_id", "cluster_id"],
         "cluster_name",
         "owned_by",
         "cluster_source",
@@ -154,23 +166,16 @@ def dim_cluster_frame(clusters: DataFrame) -> DataFrame:
             F.col("azure_attributes.availability"),
             F.col("gcp_attributes.availability"),
         ).alias("availability"),
-        F.coalesce(F.col("tags"), F.create_map().cast("map<string,string>")).alias("tags"),
         "create_time",
-        "delete_time",
-        F.col("delete_time").isNotNull().alias("is_deleted"),
-        "valid_from",
-        "valid_to",
-        "is_current",
     )
 
 
 def dim_warehouse_frame(warehouses: DataFrame) -> DataFrame:
     """dim_warehouse from silver compute_warehouses."""
-    from pyspark.sql import functions as F
 
-    return scd2_versions(warehouses, ["workspace_id", "warehouse_id"]).select(
-        "workspace_id",
-        "warehouse_id",
+    return _change_history_dimension(
+        warehouses,
+        ["workspace_id", "warehouse_id"],
         "warehouse_name",
         "warehouse_type",
         "warehouse_channel",
@@ -178,12 +183,6 @@ def dim_warehouse_frame(warehouses: DataFrame) -> DataFrame:
         "min_clusters",
         "max_clusters",
         "auto_stop_minutes",
-        F.coalesce(F.col("tags"), F.create_map().cast("map<string,string>")).alias("tags"),
-        "delete_time",
-        F.col("delete_time").isNotNull().alias("is_deleted"),
-        "valid_from",
-        "valid_to",
-        "is_current",
     )
 
 
@@ -191,14 +190,13 @@ def dim_pipeline_frame(pipelines: DataFrame) -> DataFrame:
     """dim_pipeline from silver lakeflow_pipelines."""
     from pyspark.sql import functions as F
 
-    return scd2_versions(pipelines, ["workspace_id", "pipeline_id"]).select(
-        "workspace_id",
-        "pipeline_id",
+    return _change_history_dimension(
+        pipelines,
+        ["workspace_id", "pipeline_id"],
         F.col("name").alias("pipeline_name"),
         "pipeline_type",
         "created_by",
         "run_as",
-        F.coalesce(F.col("tags"), F.create_map().cast("map<string,string>")).alias("tags"),
         F.col("settings.serverless").alias("is_serverless"),
         F.col("settings.photon").alias("is_photon"),
         F.col("settings.continuous").alias("is_continuous"),
@@ -206,11 +204,6 @@ def dim_pipeline_frame(pipelines: DataFrame) -> DataFrame:
         F.col("settings.edition").alias("edition"),
         F.col("settings.channel").alias("channel"),
         "configuration",
-        "delete_time",
-        F.col("delete_time").isNotNull().alias("is_deleted"),
-        "valid_from",
-        "valid_to",
-        "is_current",
     )
 
 
