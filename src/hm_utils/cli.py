@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -116,8 +115,9 @@ def simulate(
     set_: SetOption = None,
     workspaces: Annotated[int | None, typer.Option(help="Number of workspaces.")] = None,
     days: Annotated[int | None, typer.Option(help="Days of history.")] = None,
-    end_date: Annotated[
-        str | None, typer.Option(help="Last simulated day, YYYY-MM-DD (default: yesterday UTC).")
+    end: Annotated[
+        str | None,
+        typer.Option(help="The account's now, 'YYYY-MM-DD HH:MM' UTC (default: clock.now); tables lag it by their latency."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed: same seed and options, same data.")] = None,
     scale: Annotated[float | None, typer.Option(help="Volume; 1.0 = one day of a large account.")] = None,
@@ -136,14 +136,15 @@ def simulate(
         config,
         workspaces=workspaces,
         days=days,
-        end_date=date.fromisoformat(end_date) if end_date else None,
+        end=end,
         seed=seed,
         scale=scale,
         defects=defects,
         incidents=incidents,
     )
     summary = simulation.run_simulation(config, options, out)
-    typer.echo(f"wrote {sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s to {summary.folder}")
+    appended = f" (appended after {summary.appended_after})" if summary.appended_after else ""
+    typer.echo(f"wrote {sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s to {summary.folder}{appended}")
     for table, rows in sorted(summary.rows.items()):
         typer.echo(f"  {table:<56} {rows:>12,}")
 

@@ -68,9 +68,10 @@ def _parse_date(text: str, name: str) -> date:
 
 
 def default_end(config: Config) -> date:
-    """The last complete day: the simulation's end date for a simulated source with one, else yesterday (UTC)."""
-    if config.get("source.kind") == "simulated" and config.get("simulation.end_date"):
-        return _parse_date(config.get("simulation.end_date"), "simulation.end_date")
+    """The last complete day: the day before the simulated account's end for a simulated source with one,
+    else yesterday (UTC)."""
+    if config.get("source.kind") == "simulated" and config.get("simulation.end"):
+        return _parse_date(str(config.get("simulation.end"))[:10], "simulation.end") - timedelta(days=1)
     return clock.today(config) - timedelta(days=1)
 
 

@@ -32,6 +32,20 @@ NODE_TYPES = [
     ("c5d.2xlarge", 8.0, 16384, 0, 1.2),
     ("g5.xlarge", 4.0, 16384, 1, 1.4),
 ]
+# Databricks Runtime versions of classic compute: mostly current LTS releases plus a tail of old ones
+# that upgrade dashboards look for (the split is an assumption; docs/simulator.md).
+DBR_VERSIONS = [
+    "17.3.x-scala2.13",
+    "16.4.x-scala2.12",
+    "15.4.x-scala2.12",
+    "14.3.x-scala2.12",
+    "13.3.x-scala2.12",
+    "12.2.x-scala2.12",
+    "11.3.x-scala2.12",
+    "10.4.x-scala2.12",
+]
+DBR_WEIGHTS = [0.25, 0.3, 0.2, 0.1, 0.06, 0.04, 0.03, 0.02]
+NEVER_US = 2**62  # delete time of an entity that is never deleted
 WAREHOUSE_SIZES = {"2X_SMALL": 4, "X_SMALL": 6, "SMALL": 12, "MEDIUM": 24, "LARGE": 40}
 TAG_SETS: list[dict[str, str] | None] = [
     None,
@@ -44,6 +58,9 @@ TAG_SETS: list[dict[str, str] | None] = [
     {"team": "finance", "cost_center": "cc-4100", "env": "prod"},
     {"team": "marketing", "env": "prod"},
     {"team": "platform", "cost_center": "cc-9000", "env": "prod", "owner": "platform-ops"},
+    {"team": "data-eng", "cost_center": "cc-1001", "env": "prod", "Budget": "dataeng-2026"},
+    {"team": "analytics", "Budget": "bi-2026", "Project": "dashboards"},
+    {"team": "ml", "cost_center": "cc-3300", "Budget": "ml-2026", "Owner": "ml-platform"},
 ]
 FIRST_NAMES = [
     "ana",
@@ -190,7 +207,9 @@ def build_account(options: SimulationOptions) -> Account:
             "ip": [f"{a}.{b}.{c}.{d}" for a, b, c, d in rng.integers(1, 255, size=(n_users + n_sps, 4))],
         }
     )
-    principals.loc[principals.is_sp, "display"] = [f"sp-{company}-etl-{i}" for i in range(n_sps)]
+    principals["display"] = [u.replace(".", " ").title() for u in user_names] + [
+        f"sp-{company}-etl-{i}" for i in range(n_sps)
+    ]
 
     clusters = _all_purpose_clusters(rng, s, w, principals)
     jobs = _jobs(rng, s, w, principals, clusters)
@@ -235,7 +254,7 @@ def _cluster_ids(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _all_purpose_clusters(rng, s, w, principals) -> pd.DataFrame:
-    n = _count(s, 36_000, 3 * w)
+    n = _count(s, 12_000, 3 * w)
     ws = _workspace_index(rng, n, w)
     owner = _users_of(principals, ws, rng, sp=False)
     node = rng.choice([1, 2, 3, 4, 5, 6, 7, 8], size=n)
@@ -257,12 +276,16 @@ def _all_purpose_clusters(rng, s, w, principals) -> pd.DataFrame:
             "autoscale": autoscale,
             "max_workers": workers + rng.integers(1, 6, size=n),
             "photon": rng.random(n) < 0.35,
-            "dbr": rng.choice(["14.3.x-scala2.12", "15.4.x-scala2.12", "16.4.x-scala2.12", "17.3.x-scala2.13"], n),
+            "dbr": rng.choice(DBR_VERSIONS, n, p=DBR_WEIGHTS),
+            "pool": np.where(rng.random(n) < 0.15, rng.integers(0, 4, n), -1),
+            "policy": np.where(rng.random(n) < 0.5, rng.integers(0, 3, n), -1),
+            # a few clusters are deleted for good; the monitored ones (incident candidates) stay
+            "delete_us": np.where(rng.random(n) < 0.08, (20400 + rng.integers(0, 300, n)) * 86_400_000_000, NEVER_US),
             "tags": rng.choice(len(TAG_SETS), size=n, p=_tag_probabilities()),
             "auto_termination": rng.choice([30, 60, 120], size=n),
             "security_mode": rng.choice(["USER_ISOLATION", "SINGLE_USER"], size=n),
             "start_hour": rng.uniform(6.5, 10.5, size=n),
-            "hours": rng.uniform(3.0, 10.0, size=n),
+            "hours": rng.uniform(2.0, 8.0, size=n),
             "weekend_prob": rng.choice([0.05, 0.15, 0.6], size=n, p=[0.6, 0.3, 0.1]),
             "load": rng.beta(2.0, 3.0, size=n),
             "monitored": np.arange(n) < max(6, int(40 * min(1.0, s * 50))) if n else np.zeros(0, bool),
@@ -278,12 +301,14 @@ def _tag_probabilities() -> np.ndarray:
 
 
 def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
-    n = _count(s, 6_200, max(16, 5 * w))
+    """Scheduled jobs: hundreds in a mid-size account, mostly daily and small, with a long tail and a
+    few large, long ones (the cost mix and its sources are in docs/simulator.md)."""
+    n = _count(s, 100_000, max(16, 5 * w))
     ws = _workspace_index(rng, n, w)
     run_as_sp = rng.random(n) < 0.55
     run_as = np.where(run_as_sp, _users_of(principals, ws, rng, sp=True), _users_of(principals, ws, rng, sp=False))
     creator = _users_of(principals, ws, rng, sp=False)
-    compute = rng.choice(["JOB_CLUSTER", "SERVERLESS", "ALL_PURPOSE"], size=n, p=[0.6, 0.25, 0.15])
+    compute = rng.choice(["JOB_CLUSTER", "SERVERLESS", "ALL_PURPOSE"], size=n, p=[0.62, 0.28, 0.1])
     # the first jobs have known shapes: every compute kind exists and incidents have candidates
     compute[:6] = ["JOB_CLUSTER", "JOB_CLUSTER", "SERVERLESS", "ALL_PURPOSE", "JOB_CLUSTER", "JOB_CLUSTER"]
     ap_cluster = np.full(n, -1)
@@ -293,7 +318,7 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
             compute[i] = "JOB_CLUSTER"
         else:
             ap_cluster[i] = rng.choice(pool)
-    period = rng.choice([24, 12, 6, 4, 1], size=n, p=[0.55, 0.1, 0.1, 0.1, 0.15])
+    period = rng.choice([24, 12, 6, 4, 1], size=n, p=[0.7, 0.1, 0.08, 0.07, 0.05])
     period[:6] = [24, 4, 24, 6, 24, 12]
     fail_prob = rng.choice([0.01, 0.03, 0.08], size=n, p=[0.6, 0.3, 0.1])
     fail_prob[:6] = 0.01
@@ -302,6 +327,18 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
     tags = rng.choice(len(TAG_SETS), size=n, p=_tag_probabilities())
     words = rng.choice(JOB_WORDS, size=n)
     verbs = rng.choice(JOB_VERBS, size=n)
+    # size: a long tail of small jobs and a few large ones (about 3 % with 16-48 workers for 1-3 hours)
+    large = rng.random(n) < 0.03
+    large[:6] = False
+    workers = np.where(large, rng.integers(16, 49, n), np.clip(np.round(np.exp(rng.normal(np.log(3), 0.7, n))), 1, 12))
+    duration = np.where(
+        large, rng.uniform(60, 180, n), np.exp(rng.normal(np.log(15.0), 0.8, size=n)).clip(2, 150)
+    )
+    period = np.where(large & (period < 12), 24, period)
+    trigger = rng.choice(
+        ["CRON", "FILE_ARRIVAL", "PERIODIC", "TABLE_UPDATE", "CONTINUOUS"], size=n, p=[0.78, 0.08, 0.08, 0.04, 0.02]
+    )
+    trigger[:6] = "CRON"
     return pd.DataFrame(
         {
             "job_id": _numeric_ids(rng, n, 10**13, 10**15).astype(str),
@@ -318,19 +355,30 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
             "compute": compute,
             "ap_cluster": ap_cluster,
             "node": rng.choice([1, 2, 3, 5, 7, 8], size=n),
-            "workers": rng.integers(1, 9, size=n),
+            "workers": workers.astype(np.int64),
             "photon": rng.random(n) < 0.4,
             "period_h": period,
             "offset_min": rng.integers(0, 60 * np.minimum(period, 24)),
-            "duration_min": np.exp(rng.normal(np.log(18.0), 0.8, size=n)).clip(2, 150),
+            "duration_min": duration,
             "fail_prob": fail_prob,
             "weekday_only": weekday_only,
-            "trigger": rng.choice(["CRON", "FILE_ARRIVAL", "PERIODIC"], size=n, p=[0.8, 0.1, 0.1]),
+            "trigger": trigger,
             "tasks": rng.integers(1, 5, size=n),
             "params": rng.integers(0, 4, size=n),
             "description": [f"{v.capitalize()} {x} data" for v, x in zip(verbs, words, strict=False)],
             "create_us": (19400 + rng.integers(0, 500, size=n)) * 86_400_000_000,
             "change_prob": np.full(n, 0.004),
+            "dbr": rng.choice(DBR_VERSIONS, n, p=DBR_WEIGHTS),
+            # about 4 % of jobs are deleted on some day (and stop running); incident candidates never are
+            "delete_us": np.where(
+                (rng.random(n) < 0.04) & (np.arange(n) >= 6), (20300 + rng.integers(0, 500, n)) * 86_400_000_000, NEVER_US
+            ),
+            # per-minute node metrics for about a fifth of the job-cluster jobs (volume; docs/simulator.md)
+            "monitored": (np.arange(n) % 5 == 0) & ~large,
+            # runs of about 5 % of jobs are triggered by a run-job task of an orchestrating job
+            "triggered_by_task": (rng.random(n) < 0.05) & (np.arange(n) >= 6),
+            "bundle": rng.random(n) < 0.3,
+            "health_rule": rng.random(n) < 0.2,
         }
     )
 

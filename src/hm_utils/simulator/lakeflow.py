@@ -39,8 +39,10 @@ from hm_utils.simulator.common import (
     unit_hash,
     weekday_of,
 )
-from hm_utils.simulator.entities import NODE_TYPES, TAG_SETS, TASK_KEYS, Account
+from hm_utils.simulator.entities import NEVER_US, NODE_TYPES, TAG_SETS, TASK_KEYS, Account
 from hm_utils.simulator.incidents import IncidentPlan
+
+HISTORY_FIRST_DAY = 19400  # 2023-02-13: the simulated account's first definitions
 
 FAILURE_CODES = [
     "RUN_EXECUTION_ERROR",
@@ -52,6 +54,7 @@ FAILURE_CODES = [
     "UNAUTHORIZED_ERROR",
 ]
 FAILURE_WEIGHTS = [0.5, 0.12, 0.1, 0.1, 0.06, 0.07, 0.05]
+MAX_REPAIRS = 3  # a repaired run is repaired again while it fails, at most this many times
 TERMINATION_TYPE = {
     "SUCCESS": "SUCCESS",
     "CLOUD_FAILURE": "CLOUD_FAILURE",
@@ -108,8 +111,9 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
         per_day = 24 // period
         if weekday_of(day) >= 5:
             per_day = np.where(jobs.weekday_only.to_numpy(), 0, per_day)
-        if plan.enabled and day >= plan.stale_day:
-            per_day[plan.stale_job] = 0
+        for paused in plan.on("stale_table", day):
+            per_day[paused.entity] = 0
+        per_day = np.where(_alive(jobs, day), per_day, 0)
         job = np.repeat(np.arange(n_jobs), per_day)
         slot = np.arange(job.size) - np.repeat(np.cumsum(per_day) - per_day, per_day)
         start = (
@@ -132,16 +136,16 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
         code_pick = rng.choice(len(FAILURE_CODES), size=n, p=FAILURE_WEIGHTS)
         state_pick = rng.random(n)
         forced = np.zeros(n, bool)
-        if plan.enabled:
-            duration = np.where(
-                (job == plan.regression_job) & (day >= plan.regression_day), duration * plan.regression_factor, duration
-            )
-            runaway = (job == plan.runaway_job) & (day == plan.runaway_day) & (slot == 0)
+        for regression in plan.on("duration_regression", day):
+            duration = np.where(job == regression.entity, duration * plan.regression_factor, duration)
+        for runaway_plan in plan.on("runaway_job", day):
+            runaway = (job == runaway_plan.entity) & (slot == 0)
             duration = np.where(runaway, plan.runaway_hours * US_PER_HOUR, duration)
             failed &= ~runaway
-            forced = (job == plan.streak_job) & (day == plan.streak_day) & (slot < plan.streak_runs)
-            failed |= forced
-            code_pick = np.where(forced, FAILURE_CODES.index("DRIVER_ERROR"), code_pick)
+        for streak in plan.on("failure_streak", day):
+            forced |= (job == streak.entity) & (slot < plan.streak_runs)
+        failed |= forced
+        code_pick = np.where(forced, FAILURE_CODES.index("DRIVER_ERROR"), code_pick)
         duration = np.where(failed, duration * rng.uniform(0.2, 0.9, n), duration).astype(np.int64)
         result = np.where(
             failed,
@@ -159,32 +163,39 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
         follow = failed & ~forced & (result != "TIMED_OUT")
         retry = follow & (rng.random(n) < 0.35)
         repair = follow & ~retry & (rng.random(n) < 0.3)
-        r_idx, p_idx = np.flatnonzero(retry), np.flatnonzero(repair)
+        r_idx = np.flatnonzero(retry)
         retry_start = end[r_idx] + rng.integers(60, 300, r_idx.size) * US_PER_SECOND
-        repair_start = end[p_idx] + rng.integers(20, 120, p_idx.size) * US_PER_MINUTE
-        retry_ok, repair_ok = rng.random(r_idx.size) < 0.85, rng.random(p_idx.size) < 0.9
-        pieces.append(
-            {
-                "job": np.r_[job, job[r_idx], job[p_idx]],
-                "run_id": np.r_[run_id, run_id[-1] + 1 + np.arange(r_idx.size), run_id[p_idx]],
-                "seg_no": np.r_[np.zeros(n, np.int64), np.zeros(r_idx.size, np.int64), np.ones(p_idx.size, np.int64)],
-                "start": np.r_[start, retry_start, repair_start],
-                "end": np.r_[
-                    end,
-                    retry_start + (end[r_idx] - start[r_idx]) * 2,
-                    repair_start + duration[p_idx] // 2 + US_PER_MINUTE,
-                ],
-                "result": np.r_[
-                    result, np.where(retry_ok, "SUCCEEDED", "FAILED"), np.where(repair_ok, "SUCCEEDED", "FAILED")
-                ],
-                "term": np.r_[
-                    term,
-                    np.where(retry_ok, "SUCCESS", "RUN_EXECUTION_ERROR"),
-                    np.where(repair_ok, "SUCCESS", "RUN_EXECUTION_ERROR"),
-                ],
-                "trigger": np.r_[trigger, np.full(r_idx.size, "ONETIME_RETRY", dtype=object), trigger[p_idx]],
+        retry_ok = rng.random(r_idx.size) < 0.85
+        piece = {
+            "job": np.r_[job, job[r_idx]],
+            "run_id": np.r_[run_id, run_id[-1] + 1 + np.arange(r_idx.size)],
+            "seg_no": np.zeros(n + r_idx.size, np.int64),
+            "start": np.r_[start, retry_start],
+            "end": np.r_[end, retry_start + (end[r_idx] - start[r_idx]) * 2],
+            "result": np.r_[result, np.where(retry_ok, "SUCCEEDED", "FAILED")],
+            "term": np.r_[term, np.where(retry_ok, "SUCCESS", "RUN_EXECUTION_ERROR")],
+            "trigger": np.r_[trigger, np.full(r_idx.size, "ONETIME_RETRY", dtype=object)],
+        }
+        # repairs under the same run_id: a repair that fails is repaired again, up to MAX_REPAIRS times
+        pending, last_end, half = np.flatnonzero(repair), end[repair], duration[repair] // 2
+        for attempt in range(1, MAX_REPAIRS + 1):
+            if pending.size == 0:
+                break
+            repair_start = last_end + rng.integers(20, 120, pending.size) * US_PER_MINUTE
+            repair_end = repair_start + half + US_PER_MINUTE
+            ok = (rng.random(pending.size) < 0.75) | (attempt == MAX_REPAIRS)
+            piece = {
+                "job": np.r_[piece["job"], job[pending]],
+                "run_id": np.r_[piece["run_id"], run_id[pending]],
+                "seg_no": np.r_[piece["seg_no"], np.full(pending.size, attempt, np.int64)],
+                "start": np.r_[piece["start"], repair_start],
+                "end": np.r_[piece["end"], repair_end],
+                "result": np.r_[piece["result"], np.where(ok, "SUCCEEDED", "FAILED")],
+                "term": np.r_[piece["term"], np.where(ok, "SUCCESS", "RUN_EXECUTION_ERROR")],
+                "trigger": np.r_[piece["trigger"], trigger[pending]],
             }
-        )
+            pending, last_end, half = pending[~ok], repair_end[~ok], half[~ok]
+        pieces.append(piece)
     merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     compute = jobs.compute.to_numpy()[merged["job"]]
     job_clusters = _job_cluster_ids(merged["start"], merged["run_id"], merged["seg_no"])
@@ -198,6 +209,11 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
         pc.if_else(pa.array(compute == "ALL_PURPOSE"), ap_ids, pa.nulls(compute.size, pa.string())),
     )
     return Segments(cluster_id=cluster_id, **{k: v for k, v in merged.items()})
+
+
+def _alive(jobs: pd.DataFrame, day: int) -> np.ndarray:
+    """Jobs that exist on epoch day `day` (created before it, not yet deleted)."""
+    return (jobs.create_us.to_numpy() // US_PER_DAY <= day) & (day < jobs.delete_us.to_numpy() // US_PER_DAY)
 
 
 def _compute_lists(compute: np.ndarray, cluster_id: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -393,6 +409,21 @@ def job_usage(options: SimulationOptions, account: Account, seg: Segments) -> Us
     )
 
 
+def _health_rules(has_rule: np.ndarray, duration_min: np.ndarray) -> pa.Array:
+    """Jobs' health rules: a run-duration threshold of three times the usual duration, when set."""
+    n = has_rule.size
+    rule = pa.StructArray.from_arrays(
+        [
+            repeat_scalar("RUN_DURATION_SECONDS", n),
+            repeat_scalar("GREATER_THAN", n),
+            pa.array((duration_min * 180).astype(np.int64)),
+        ],
+        names=["metric", "operator", "value"],
+    )
+    offsets = np.r_[0, np.cumsum(has_rule)].astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), rule.filter(pa.array(has_rule)))
+
+
 def tag_catalog() -> pa.Array:
     """TAG_SETS as a map array; index 0 (no tags) is an empty map."""
     return dict_catalog([e or {} for e in TAG_SETS])
@@ -407,15 +438,24 @@ def jobs_scd2(
     rows_job, rows_time, rows_paused, rows_timeout = [], [], [], []
     for i in range(n_jobs):
         rows_job.append(i), rows_time.append(jobs.create_us.iat[i]), rows_paused.append(False), rows_timeout.append(0)
-    for day in window.days():
+    rows_deleted = [False] * n_jobs
+    # definitions keep their whole history (not only the window's): edits drawn per day since the account began
+    for day in range(HISTORY_FIRST_DAY, window.last_day + 1):
         rng = day_rng(options, day, "job_changes")
-        changed = np.flatnonzero(rng.random(n_jobs) < jobs.change_prob.to_numpy())
+        changed = np.flatnonzero((rng.random(n_jobs) < jobs.change_prob.to_numpy()) & _alive(jobs, day))
         for i in changed:
             rows_job.append(i), rows_time.append(day * US_PER_DAY + int(rng.integers(8, 18)) * US_PER_HOUR)
             rows_paused.append(False), rows_timeout.append(int(rng.choice([3600, 7200, 14400])))
-    if plan.enabled:
-        rows_job.append(plan.stale_job), rows_time.append(plan.stale_day * US_PER_DAY - 2 * US_PER_HOUR)
-        rows_paused.append(True), rows_timeout.append(0)
+            rows_deleted.append(False)
+    for i in np.flatnonzero(jobs.delete_us.to_numpy() < NEVER_US):
+        rows_job.append(i), rows_time.append(int(jobs.delete_us.iat[i]) + 10 * US_PER_HOUR)
+        rows_paused.append(True), rows_timeout.append(0), rows_deleted.append(True)
+    for stale in plan.of("stale_table"):  # paused the evening before, resumed when the pause ends
+        rows_job += [stale.entity, stale.entity]
+        rows_time += [stale.day * US_PER_DAY - 2 * US_PER_HOUR, (stale.last_day + 1) * US_PER_DAY + 9 * US_PER_HOUR]
+        rows_paused += [True, False]
+        rows_timeout += [0, 0]
+        rows_deleted += [False, False]
     job = np.array(rows_job)
     n = job.size
     period = jobs.period_h.to_numpy()[job]
@@ -444,13 +484,33 @@ def jobs_scd2(
             "trigger.schedule.quartz_cron_expression": pa.array(np.where(trigger == "CRON", cron, None), pa.string()),
             "trigger.schedule.timezone_id": pa.array(np.where(trigger == "CRON", "UTC", None), pa.string()),
             "trigger.schedule.__null__": trigger != "CRON",
-            "trigger.periodic.interval": pa.array(np.where(trigger == "PERIODIC", period, 0), pa.int32()),
+            "trigger.periodic.interval": pa.array(period, pa.int32()),
             "trigger.periodic.units": pa.array(np.where(trigger == "PERIODIC", "HOURS", None), pa.string()),
             "trigger.periodic.__null__": trigger != "PERIODIC",
             "trigger.file_arrival.url": pa.array(
                 np.where(trigger == "FILE_ARRIVAL", "s3://landing/incoming/", None), pa.string()
             ),
+            "trigger.file_arrival.min_time_between_triggers_seconds": pa.array(np.full(n, 300), pa.int32()),
+            "trigger.file_arrival.wait_after_last_change_seconds": pa.array(np.full(n, 60), pa.int32()),
             "trigger.file_arrival.__null__": trigger != "FILE_ARRIVAL",
+            "trigger.continuous.enabled": np.ones(n, bool),
+            "trigger.continuous.__null__": trigger != "CONTINUOUS",
+            "trigger.table_update.table_names": pa.ListArray.from_arrays(
+                pa.array(np.arange(n + 1, dtype=np.int32)), take_strings(list(account.tables.source_a), job % len(account.tables))
+            ),
+            "trigger.table_update.min_time_between_triggers_seconds": np.full(n, 600, np.int64),
+            "trigger.table_update.wait_after_last_change_seconds": np.full(n, 120, np.int64),
+            "trigger.table_update.condition": repeat_scalar("ANY_UPDATED", n),
+            "trigger.table_update.__null__": trigger != "TABLE_UPDATE",
+            "health_rules": _health_rules(jobs.health_rule.to_numpy()[job], jobs.duration_min.to_numpy()[job]),
+            "deployment.kind": repeat_scalar("BUNDLE", n),
+            "deployment.metadata_file_path": concat_strings(
+                "/Workspace/Users/", pa.array(emails[jobs.creator.to_numpy()[job]], pa.string()), "/.bundle/etl/files/databricks.yml"
+            ),
+            "deployment.__null__": ~jobs.bundle.to_numpy()[job],
+            "delete_time": pa.array(np.where(np.array(rows_deleted), np.array(rows_time), None), pa.int64()).cast(
+                pa.timestamp("us", tz="UTC")
+            ),
             "trigger_type": pa.array(trigger.astype(object), pa.string()),
             "run_as_user_name": pa.array(emails[jobs.run_as.to_numpy()[job]], pa.string()),
             "creator_user_name": pa.array(emails[jobs.creator.to_numpy()[job]], pa.string()),
@@ -462,6 +522,10 @@ def jobs_scd2(
     tasks = jobs.tasks.to_numpy()
     t_job = np.repeat(np.arange(n_jobs), tasks)
     t_no = np.arange(t_job.size) - np.repeat(np.cumsum(tasks) - tasks, tasks)
+    gone = np.flatnonzero(jobs.delete_us.to_numpy()[t_job] < NEVER_US)  # a deleted job's tasks get a deletion row
+    t_change = np.r_[jobs.create_us.to_numpy()[t_job], jobs.delete_us.to_numpy()[t_job[gone]] + 10 * US_PER_HOUR]
+    t_deleted = np.r_[np.zeros(t_job.size, bool), np.ones(gone.size, bool)]
+    t_job, t_no = np.r_[t_job, t_job[gone]], np.r_[t_no, t_no[gone]]
     depends = pa.ListArray.from_arrays(
         pa.array(np.r_[0, np.cumsum(t_no > 0)].astype(np.int32)), take_strings(TASK_KEYS, t_no[t_no > 0] - 1)
     )
@@ -477,13 +541,13 @@ def jobs_scd2(
             "job_id": pa.array(jobs.job_id.to_numpy()[t_job], pa.string()),
             "task_key": take_strings(TASK_KEYS, t_no),
             "depends_on_keys": depends,
-            "change_time": timestamps(jobs.create_us.to_numpy()[t_job]),
+            "change_time": timestamps(t_change),
             "timeout_seconds": pa.array(np.full(m, 3600), pa.int64()),
+            "health_rules": _health_rules(jobs.health_rule.to_numpy()[t_job], jobs.duration_min.to_numpy()[t_job] / 2),
+            "delete_time": pa.array(np.where(t_deleted, t_change, None), pa.int64()).cast(pa.timestamp("us", tz="UTC")),
         },
     )
-    return jobs_table.filter(
-        pc.less_equal(jobs_table["change_time"], timestamps(np.array([window.end_us]))[0])
-    ), tasks_table
+    return jobs_table, tasks_table
 
 
 @dataclass

@@ -95,13 +95,13 @@ def simulate_queries(
         queued = np.where(rng.random(n) < 0.04, rng.integers(100, 5000, n), 0)
         key = day * 10_000_000 + np.arange(n)
         job_seg = np.full(n, -1)
-        if plan.enabled and day == plan.queueing_day:
+        for queueing in plan.on("warehouse_queueing", day):
             extra = max(40, int(2000 * options.scale))
-            w = np.r_[w, np.full(extra, plan.queueing_warehouse)]
+            w = np.r_[w, np.full(extra, queueing.entity)]
             start = np.r_[start, day * US_PER_DAY + 10 * US_PER_HOUR + rng.integers(0, 2 * US_PER_HOUR, extra)]
             exec_ms = np.r_[exec_ms, rng.integers(2_000, 30_000, extra)]
             queued = np.r_[queued, rng.integers(60_000, 600_000, extra)]
-            key = np.r_[key, day * 10_000_000 + 9_000_000 + np.arange(extra)]
+            key = np.r_[key, day * 10_000_000 + 9_000_000 + queueing.entity * 10_000 + np.arange(extra)]
             job_seg = np.r_[job_seg, np.full(extra, -1)]
         parts.append((w, start, start + (exec_ms + queued) * 1000, key, queued, job_seg))
     # statements issued by job runs: one per run for ~10 % of runs, on a warehouse of the job's workspace

@@ -28,3 +28,14 @@ def write_table(out_dir: Path, key: str, table: pa.Table) -> int:
         chunk = table.slice(i * ROWS_PER_PART, ROWS_PER_PART)
         pq.write_table(chunk, folder / f"part-{i:05d}.parquet", compression="zstd", row_group_size=500_000)
     return table.num_rows
+
+
+def append_table(out_dir: Path, key: str, table: pa.Table, suffix: str) -> int:
+    """Add `table` to the folder of `key` as new part files named after `suffix`; returns rows added."""
+    folder = table_dir(out_dir, key)
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = max(1, -(-table.num_rows // ROWS_PER_PART))
+    for i in range(parts):
+        chunk = table.slice(i * ROWS_PER_PART, ROWS_PER_PART)
+        pq.write_table(chunk, folder / f"part-{suffix}-{i:05d}.parquet", compression="zstd", row_group_size=500_000)
+    return table.num_rows
