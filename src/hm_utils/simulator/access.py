@@ -618,13 +618,13 @@ def lineage(
             columns["entity_metadata.dlt_pipeline_info.dlt_pipeline_id"] = pa.array(part["entity_id"], pa.string())
         tables_out.append((part["role"], build_table("access.table_lineage", n, columns), columns, part["key"]))
     table_lineage = pa.concat_tables([t for _, t, _, _ in tables_out])
-    # column lineage for job writes: three columns per written table
+    # column lineage for job writes: the key column of each written table (volume)
     column_parts = []
     for role, _, columns, key in tables_out:
         if role != "write" or columns["entity_type"][0].as_py() != "JOB":
             continue
         n = len(columns["event_time"])
-        for c, col in enumerate(["id", "amount", "updated_at"]):
+        for c, col in enumerate(["id"]):
             extra = dict(columns)
             extra["record_id"] = hashed_uuids(options.seed, 63 + c, key)
             extra["source_column_name"] = repeat_scalar(col, n)

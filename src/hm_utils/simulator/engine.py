@@ -188,7 +188,10 @@ def incident_pools(account: Account, options: SimulationOptions) -> dict[str, np
         & (jobs.duration_min.to_numpy() < 60)
     )
     index = np.arange(len(jobs))
-    monitored = np.flatnonzero(account.clusters.monitored.to_numpy())
+    # clusters with per-minute metrics that no job runs on (a job would keep their CPU up)
+    quiet = account.clusters.monitored.to_numpy() & ~np.isin(np.arange(len(account.clusters)), jobs.ap_cluster.to_numpy())
+    quiet &= account.clusters.delete_us.to_numpy() == NEVER_US
+    monitored = np.flatnonzero(quiet)
     billed = np.flatnonzero(account.endpoints.kind.to_numpy() != "EXTERNAL_MODEL")
     security = users[: max(1, users.size // 4)]
     return {

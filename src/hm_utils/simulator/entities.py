@@ -373,8 +373,8 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
             "delete_us": np.where(
                 (rng.random(n) < 0.04) & (np.arange(n) >= 6), (20300 + rng.integers(0, 500, n)) * 86_400_000_000, NEVER_US
             ),
-            # per-minute node metrics for about a fifth of the job-cluster jobs (volume; docs/simulator.md)
-            "monitored": (np.arange(n) % 5 == 0) & ~large,
+            # per-minute node metrics for one job in twenty (volume; docs/simulator.md)
+            "monitored": (np.arange(n) % 20 == 0) & ~large,
             # runs of about 5 % of jobs are triggered by a run-job task of an orchestrating job
             "triggered_by_task": (rng.random(n) < 0.05) & (np.arange(n) >= 6),
             "bundle": rng.random(n) < 0.3,

@@ -125,6 +125,10 @@ def product_usage(options: SimulationOptions, account: Account, window: Window) 
             ),
             "billing_origin_product": repeat_scalar(product["origin"], n),
             "usage_type": repeat_scalar(product.get("usage_type", "COMPUTE_TIME"), n),
+            # the structs are never NULL themselves, only their fields
+            "usage_metadata.__null__": np.zeros(n, bool),
+            "identity_metadata.__null__": np.zeros(n, bool),
+            "product_features.__null__": np.zeros(n, bool),
         }
         for section, prefix in (("metadata", "usage_metadata"), ("features", "product_features"), ("identity", "identity_metadata")):
             for name, template in (product.get(section) or {}).items():
