@@ -610,12 +610,21 @@ def lineage(
             "event_id": hashed_uuids(options.seed, 62, part["key"] // 10),
             "statement_id": pa.nulls(n, pa.string()) if part["statement"] is None else part["statement"],
             "direct_access": np.ones(n, bool),
+            f"{prefix}_path": concat_strings("s3://company-lake/", pc.replace_substring(name, ".", "/")),
         }
         if part["entity_type"] == "JOB":
             columns["entity_metadata.job_info.job_id"] = pa.array(part["entity_id"], pa.string())
             columns["entity_metadata.job_info.job_run_id"] = pa.array(part["run"], pa.string())
         elif part["entity_type"] == "PIPELINE":
             columns["entity_metadata.dlt_pipeline_info.dlt_pipeline_id"] = pa.array(part["entity_id"], pa.string())
+            columns["entity_metadata.dlt_pipeline_info.dlt_update_id"] = hashed_uuids(options.seed, 64, part["key"])
+        else:  # statements: from a dashboard, legacy dashboard, notebook, saved query, Genie space or alert
+            source = (unit_hash(options.seed, part["key"], 65) * 6).astype(int)
+            ids = hashed_hex(32, part["key"], 66).to_numpy(zero_copy_only=False)
+            for i, field_name in enumerate(
+                ["dashboard_id", "legacy_dashboard_id", "notebook_id", "sql_query_id", "genie_space_id", "alert_id"]
+            ):
+                columns[f"entity_metadata.{field_name}"] = pa.array(np.where(source == i, ids, None), pa.string())
         tables_out.append((part["role"], build_table("access.table_lineage", n, columns), columns, part["key"]))
     table_lineage = pa.concat_tables([t for _, t, _, _ in tables_out])
     # column lineage for job writes: the key column of each written table (volume)
@@ -624,8 +633,25 @@ def lineage(
         if role != "write" or columns["entity_type"][0].as_py() != "JOB":
             continue
         n = len(columns["event_time"])
+        source_name = pa.array(job_tables.source_a.to_numpy()[(unit_hash(key, 67) * len(job_tables)).astype(int)], pa.string())
+        split = pc.split_pattern(source_name, ".")
         for c, col in enumerate(["id"]):
             extra = dict(columns)
+            extra.update(
+                {
+                    "source_table_full_name": source_name,
+                    "source_table_catalog": pc.list_element(split, 0),
+                    "source_table_schema": pc.list_element(split, 1),
+                    "source_table_name": pc.list_element(split, 2),
+                    "source_type": repeat_scalar("TABLE", n),
+                    "source_path": concat_strings("s3://company-lake/", pc.replace_substring(source_name, ".", "/")),
+                    "statement_id": hashed_uuids(options.seed, 68, key),
+                    # a tenth of the written tables are also maintained by a pipeline
+                    "entity_metadata.dlt_pipeline_info.dlt_pipeline_id": pa.array(
+                        np.where(unit_hash(key, 69) < 0.1, pipes.pipeline_id.to_numpy()[key % len(pipes)], None), pa.string()
+                    ),
+                }
+            )
             extra["record_id"] = hashed_uuids(options.seed, 63 + c, key)
             extra["source_column_name"] = repeat_scalar(col, n)
             extra["target_column_name"] = repeat_scalar(col, n)

@@ -38,7 +38,7 @@ from hm_utils.simulator.common import (
 )
 from hm_utils.simulator.entities import NEVER_US, NODE_TYPES, WAREHOUSE_SIZES, Account
 from hm_utils.simulator.incidents import IncidentPlan
-from hm_utils.simulator.lakeflow import Segments, tag_catalog
+from hm_utils.simulator.lakeflow import Segments, retired_rows, tag_catalog
 
 NODE_NAMES = [t[0] for t in NODE_TYPES]
 NODE_DBU = np.array([t[4] for t in NODE_TYPES])
@@ -132,6 +132,7 @@ def all_purpose_usage(account: Account, ch: ClusterHours) -> UsagePart:
             "custom_tags": tag_catalog().take(pa.array(cl.tags.to_numpy()[c])),
             "usage_metadata.cluster_id": pa.array(cl.cluster_id.to_numpy()[c], pa.string()),
             "usage_metadata.node_type": take_strings(NODE_NAMES, node),
+            "usage_metadata.instance_pool_id": _pool_ids(cl.pool.to_numpy()[c]),
             "billing_origin_product": repeat_scalar("ALL_PURPOSE", n),
             "product_features.is_serverless": np.zeros(n, bool),
             "product_features.is_photon": photon,
@@ -378,9 +379,10 @@ def node_types_table(account: Account) -> pa.Table:
 
 
 def warehouses_table(account: Account) -> pa.Table:
+    """compute.warehouses: one row per warehouse, plus a warehouse retired before the window."""
     wh = account.warehouses
     n = len(wh)
-    return build_table(
+    table = build_table(
         "compute.warehouses",
         n,
         {
@@ -398,6 +400,7 @@ def warehouses_table(account: Account) -> pa.Table:
             "change_time": timestamps(wh.create_us.to_numpy()),
         },
     )
+    return pa.concat_tables([table, retired_rows(table, "delete_time", account.account_id)])
 
 
 def warehouse_activity(

@@ -406,7 +406,7 @@ def _record_incidents(
         q_start = o.day * US_PER_DAY + 10 * US_PER_HOUR
         starts = history["start_time"].cast(pa.int64()).to_numpy()
         mine = (
-            pc.equal(wh_column, wid).to_numpy(zero_copy_only=False)
+            pc.fill_null(pc.equal(wh_column, wid), False).to_numpy(zero_copy_only=False)
             & (history["waiting_at_capacity_duration_ms"].to_numpy() >= 60_000)
             & (starts >= q_start)
             & (starts < q_start + 3 * US_PER_HOUR)

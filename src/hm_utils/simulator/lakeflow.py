@@ -264,6 +264,8 @@ def job_run_timeline(options: SimulationOptions, account: Account, window: Windo
         return pc.if_else(pa.array(last), pa.array(values, pa.int64()), pa.nulls(n, pa.int64()))
 
     params = dict_catalog(JOB_PARAMETER_SETS, pa.map_(pa.string(), pa.string()))
+    orchestrated = jobs.triggered_by_task.to_numpy()[job]
+    chain = 300_000_000_000_000 + (mix64(seg.run_id[owner], 9) % 10**14).astype(np.int64)
     return build_table(
         "lakeflow.job_run_timeline",
         n,
@@ -288,6 +290,9 @@ def job_run_timeline(options: SimulationOptions, account: Account, window: Windo
             "run_duration_seconds": terminal(total_s),
             "cleanup_duration_seconds": terminal(cleanup),
             "execution_duration_seconds": terminal(np.maximum(total_s - setup - queue - cleanup, 0)),
+            # runs started by a run-job task of an orchestrating job (ids of that task run; UNCONFIRMED linkage)
+            "source_task_run_id": pa.array(np.where(orchestrated, chain.astype(str), None), pa.string()),
+            "root_task_run_id": pa.array(np.where(orchestrated, (chain - 1).astype(str), None), pa.string()),
         },
     )
 
@@ -335,6 +340,8 @@ def job_task_run_timeline(options: SimulationOptions, account: Account, window: 
             "period_start_time": timestamps(s0),
             "period_end_time": timestamps(s1),
             "task_key": take_strings(TASK_KEYS, task_no[owner]),
+            "task_parameters": dict_catalog([None, {"env": "prod"}, {"env": "prod", "catalog": "main"}])
+            .take(pa.array(jobs.params.to_numpy()[job] % 3)),
             "compute_ids": compute_ids,
             "result_state": pa.array(np.where(last, t_result[owner], None), pa.string()),
             "termination_code": pa.array(np.where(last, t_term[owner], None), pa.string()),
@@ -598,6 +605,15 @@ def pipeline_tables(
     serverless = pipes.serverless.to_numpy()[pipe]
     ws_ids = account.workspaces.workspace_id.to_numpy()
     emails = principals.email.to_numpy()
+    by_task = unit_hash(upd.update_key[owner], pipe, 4) < 0.33
+    selected = unit_hash(upd.update_key[owner], pipe, 5) < 0.1  # updates limited to some tables
+    pick = (unit_hash(upd.update_key[owner], pipe, 6) * 3).astype(int)
+
+    def _selection(mask: np.ndarray, pipe: np.ndarray) -> pa.Array:
+        offsets = np.r_[0, np.cumsum(mask)].astype(np.int32)
+        names = pa.array([f"{name}_table" for name in pipes.name.to_numpy()[pipe[mask]]], pa.string())
+        return pa.ListArray.from_arrays(pa.array(offsets), names)
+
     timeline = build_table(
         "lakeflow.pipeline_update_timeline",
         n,
@@ -615,6 +631,18 @@ def pipeline_tables(
             "trigger_type": repeat_scalar("API_CALL", n),
             "result_state": pa.array(np.where(last, upd.result[owner], None), pa.string()),
             "compute.type": pa.array(np.where(serverless, "SERVERLESS", "CLASSIC").astype(object), pa.string()),
+            # a third of the updates are started by a pipeline task of a job (ids UNCONFIRMED as linked)
+            "trigger_details.job_task.job_id": pa.array(
+                np.where(by_task, account.jobs.job_id.to_numpy()[pipe % len(account.jobs)], None), pa.string()
+            ),
+            "trigger_details.job_task.job_run_id": pa.array(
+                np.where(by_task, (100_000_000_000_000 + upd.update_key[owner]).astype(str), None), pa.string()
+            ),
+            "trigger_details.job_task.__null__": ~by_task,
+            "trigger_details.__null__": ~by_task,
+            "refresh_selection": _selection(selected & (pick == 0), pipe),
+            "full_refresh_selection": _selection(selected & (pick == 1), pipe),
+            "reset_checkpoint_selection": _selection(selected & (pick == 2), pipe),
             "compute.cluster_id": pa.array(np.where(serverless, None, pipes.cluster_id.to_numpy()[pipe]), pa.string()),
             "period_start_time": timestamps(s0),
             "period_end_time": timestamps(s1),
@@ -643,6 +671,7 @@ def pipeline_tables(
             "change_time": timestamps(pipes.create_us.to_numpy()),
         },
     )
+    definitions = pa.concat_tables([definitions, retired_rows(definitions, "delete_time", account.account_id)])
 
     u_owner, u0, u1 = split_into_hours(upd.start, upd.end)
     u_pipe = upd.pipeline[u_owner]
@@ -690,6 +719,23 @@ def pipeline_tables(
         },
     )
     return definitions, timeline, usage
+
+
+def retired_rows(table: pa.Table, delete_column: str, account_id: str) -> pa.Table:
+    """Two rows (created, then deleted) for a resource retired before the simulated period: SCD2 tables
+    keep deleted resources with their delete time. Copies the first row with a new id and old dates."""
+    if table.num_rows == 0:
+        return table.slice(0, 0)
+    created, deleted = 19_450 * US_PER_DAY, 19_700 * US_PER_DAY
+    rows = pa.concat_tables([table.slice(0, 1), table.slice(0, 1)])
+    id_column = table.schema.names[[name.endswith("_id") and name not in ("account_id", "workspace_id") for name in table.schema.names].index(True)]
+    rows = rows.set_column(rows.schema.get_field_index(id_column), id_column, pa.array([f"retired-{account_id[:8]}"] * 2, pa.string()))
+    for name in ("change_time", "create_time"):
+        if name in rows.schema.names:
+            values = pa.array([created, deleted], pa.int64()).cast(rows.schema.field(name).type)
+            rows = rows.set_column(rows.schema.get_field_index(name), name, values)
+    values = pa.array([None, deleted], pa.int64()).cast(rows.schema.field(delete_column).type)
+    return rows.set_column(rows.schema.get_field_index(delete_column), delete_column, values)
 
 
 def segments_frame(account: Account, seg: Segments) -> pd.DataFrame:

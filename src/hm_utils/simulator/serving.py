@@ -22,6 +22,7 @@ from hm_utils.simulator.common import (
     weekday_of,
 )
 from hm_utils.simulator.entities import Account
+from hm_utils.simulator.lakeflow import retired_rows
 
 SERVING_TYPE = {
     "CUSTOM_MODEL": "MODEL",
@@ -36,7 +37,7 @@ def served_entities(account: Account, window: Window) -> pa.Table:
     ep = account.endpoints
     n = len(ep)
     kind = ep.kind.to_numpy()
-    return build_table(
+    table = build_table(
         "serving.served_entities",
         n,
         {
@@ -67,9 +68,17 @@ def served_entities(account: Account, window: Window) -> pa.Table:
             "custom_model_config.max_concurrency": np.full(n, 4, np.int32),
             "custom_model_config.compute_type": repeat_scalar("CPU", n),
             "custom_model_config.__null__": kind != "CUSTOM_MODEL",
+            "foundation_model_config.min_provisioned_throughput": np.zeros(n, np.int64),
+            "foundation_model_config.max_provisioned_throughput": np.full(n, 9500, np.int64),
+            "foundation_model_config.__null__": kind != "FOUNDATION_MODEL",
+            "feature_spec_config.min_concurrency": np.zeros(n, np.int32),
+            "feature_spec_config.max_concurrency": np.full(n, 4, np.int32),
+            "feature_spec_config.compute_type": repeat_scalar("CPU", n),
+            "feature_spec_config.__null__": kind != "FEATURE_SPEC",
             "change_time": timestamps(ep.create_us.to_numpy()),
         },
     )
+    return pa.concat_tables([table, retired_rows(table, "endpoint_delete_time", account.account_id)])
 
 
 def serving(options: SimulationOptions, account: Account, window: Window) -> tuple[pa.Table, UsagePart]:
@@ -116,6 +125,14 @@ def serving(options: SimulationOptions, account: Account, window: Window) -> tup
             "output_character_count": req["tout"] * 4,
             "request_streaming": llm & (req["key"] % 3 == 0),
             "served_entity_id": pa.array(ep.served_entity_id.to_numpy()[req["ep"]], pa.string()),
+            "client_request_id": pa.array(
+                np.where(req["key"] % 4 == 0, hashed_uuids(options.seed, 72, req["key"]).to_numpy(zero_copy_only=False), None),
+                pa.string(),
+            ),
+            "usage_context": pa.array(
+                [[("app", "chatbot"), ("team", "support")] if k % 5 == 0 else None for k in req["key"]],
+                pa.map_(pa.string(), pa.string()),
+            ),
         },
     )
     e, t, load = np.concatenate(hours_ep), np.concatenate(hours_t), np.concatenate(hours_load)
