@@ -54,7 +54,7 @@ DOWNLOAD_ACTIONS = [
 ]
 ACL = ["shardName", "aclPermissionSet", "targetUserId", "resourceId"]
 UC = ["workspace_id", "metastore_id"]
-RARE = 0.00002  # weight of the rarest routine actions: a few per month in the default account
+RARE = 0.00008  # weight of the rarest routine actions: a few a month in the default account
 # service, action, weight, request_params keys, account level
 ACTIONS: list[tuple[str, str, float, list[str], bool]] = [
     ("unityCatalog", "getTable", 0.22, ["full_name_arg", "table_full_name", *UC], False),
@@ -129,7 +129,7 @@ ACTIONS: list[tuple[str, str, float, list[str], bool]] = [
     ("dbfs", "mount", RARE, ["mountPoint", "owner"], False),
     ("unityCatalog", "createRecipient", RARE, ["name", "recipient_name", "recipient_authentication_type", *UC], False),
     ("unityCatalog", "updateMetastore", RARE, ["metastore_id", "delta_sharing_recipient_token_lifetime_in_seconds", "workspace_id"], False),
-    ("unityCatalog", "deleteTable", 0.0005, ["full_name_arg", "table_full_name", *UC], False),
+    ("unityCatalog", "deleteTable", 0.0005, ["name_arg", "full_name_arg", "table_full_name", *UC], False),
     ("workspace", "moveWorkspaceNodeToTrash", 0.0005, ["path"], False),
     ("workspace", "deleteWorkspaceObject", 0.0002, ["path"], False),
     ("clusters", "permanentDelete", 0.0002, ["cluster_id"], False),
@@ -186,6 +186,7 @@ def _param(name: str) -> Callable[[_Rows], pa.Array]:
         "metastore_id": lambda r: r.metastore,
         "table_full_name": lambda r: r.table,
         "full_name_arg": lambda r: r.table,
+        "name_arg": lambda r: pc.utf8_slice_codeunits(r.table, 0, 40),
         "securable_full_name": lambda r: r.table,
         "table_id": lambda r: hashed_uuids(r.key, 5),
         "volume_id": lambda r: hashed_uuids(r.key, 6),
@@ -629,10 +630,12 @@ def lineage(
     table_lineage = pa.concat_tables([t for _, t, _, _ in tables_out])
     # column lineage for job writes: the key column of each written table (volume)
     column_parts = []
-    for role, _, columns, key in tables_out:
-        if role != "write" or columns["entity_type"][0].as_py() != "JOB":
+    for part_number, (role, _, columns, key) in enumerate(tables_out):
+        if role != "write" and columns["statement_id"].null_count == n_rows(columns):
             continue
         n = len(columns["event_time"])
+        if "target_table_full_name" not in columns:  # a statement's read: the table it read is the source
+            columns = dict(columns, target_table_full_name=columns["source_table_full_name"])
         source_name = pa.array(job_tables.source_a.to_numpy()[(unit_hash(key, 67) * len(job_tables)).astype(int)], pa.string())
         split = pc.split_pattern(source_name, ".")
         for c, col in enumerate(["id"]):
@@ -652,12 +655,17 @@ def lineage(
                     ),
                 }
             )
-            extra["record_id"] = hashed_uuids(options.seed, 63 + c, key)
+            extra["record_id"] = hashed_uuids(options.seed, 63 + c, part_number, key)
             extra["source_column_name"] = repeat_scalar(col, n)
             extra["target_column_name"] = repeat_scalar(col, n)
             column_parts.append(build_table("access.column_lineage", n, extra))
     column_lineage = pa.concat_tables(column_parts) if column_parts else build_table("access.column_lineage", 0, {})
     return table_lineage, column_lineage
+
+
+def n_rows(columns: dict[str, object]) -> int:
+    """Rows of a lineage part (its event times)."""
+    return len(columns["event_time"])
 
 
 def workspaces_latest(account: Account) -> pa.Table:

@@ -449,6 +449,7 @@ def _endpoints(rng, s, w, principals) -> pd.DataFrame:
     kind = rng.choice(
         ["CUSTOM_MODEL", "FOUNDATION_MODEL", "EXTERNAL_MODEL", "FEATURE_SPEC"], size=n, p=[0.45, 0.3, 0.15, 0.1]
     )
+    kind[: min(n, 4)] = ["CUSTOM_MODEL", "FOUNDATION_MODEL", "EXTERNAL_MODEL", "FEATURE_SPEC"][: min(n, 4)]
     words = rng.choice(JOB_WORDS, size=n)
     return pd.DataFrame(
         {
