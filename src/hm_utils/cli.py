@@ -117,7 +117,9 @@ def simulate(
     days: Annotated[int | None, typer.Option(help="Days of history.")] = None,
     end: Annotated[
         str | None,
-        typer.Option(help="The account's now, 'YYYY-MM-DD HH:MM' UTC (default: clock.now); tables lag it by their latency."),
+        typer.Option(
+            help="The account's now, 'YYYY-MM-DD HH:MM' UTC (default: clock.now); tables lag it by their latency."
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed: same seed and options, same data.")] = None,
     scale: Annotated[float | None, typer.Option(help="Volume; 1.0 = one day of a large account.")] = None,

@@ -256,7 +256,13 @@ def test_the_next_day_appends_exactly_what_a_fresh_account_shows(tmp_path):
     summary = simulate(tmp_path / "a", later)
     assert summary.appended_after == END
     simulate(tmp_path / "b", SimulationOptions(**{**opts, "days": 6, "end": END + timedelta(days=1)}))
-    for key in ["billing.usage", "access.audit", "lakeflow.job_run_timeline", "compute.clusters", "_ground_truth.incidents"]:
+    for key in [
+        "billing.usage",
+        "access.audit",
+        "lakeflow.job_run_timeline",
+        "compute.clusters",
+        "_ground_truth.incidents",
+    ]:
         a, b = read(tmp_path / "a", key), read(tmp_path / "b", key)
         sort = [(name, "ascending") for name in a.schema.names if not pa.types.is_nested(a.schema.field(name).type)]
         assert a.sort_by(sort).equals(b.sort_by(sort)), key

@@ -26,28 +26,126 @@ REFERENCE = Path(__file__).resolve().parents[2] / "src" / "hm_utils" / "referenc
 NOT_ON_AWS = {
     "billing.usage:usage_metadata.private_endpoint_name",  # "Azure private endpoints only (always null on AWS)"
     *(f"compute.clusters:azure_attributes.{f}" for f in ("first_on_demand", "availability", "spot_bid_max_price")),
-    *(f"compute.clusters:gcp_attributes.{f}" for f in ("use_preemptible_executors", "zone_id", "first_on_demand", "availability")),
+    *(
+        f"compute.clusters:gcp_attributes.{f}"
+        for f in ("use_preemptible_executors", "zone_id", "first_on_demand", "availability")
+    ),
     "query.history:_hm_sim_drift",
 }
 # Lists of community_usage.md (the survey of public detection and dashboard queries), copied here so the
 # test reads the same names whether or not the shared reference folder is next to the repository.
-REQUEST_PARAMS_KEYS = """workspace_id volume_id volume_full_name url table_url table_id table_full_name operation name user
-instanceId metastore_id share tokenExpirationTime scope key workspaceExportFormat targetGroupName targetUserName reason
-name_arg ip_access_list fileType duration commandText approver delta_sharing_recipient_token_lifetime_in_seconds
-workspaceConfKeys workspaceConfValues tokenHash status settingTypeName settingValueForAudit script_id recipient_name
-recipient_authentication_type path notebookId mountPoint library""".split()
-AUDIT_ACTIONS = """login tokenLogin samlLogin oidcBrowserLogin jwtLogin certLogin aadBrowserLogin aadTokenLogin setAdmin
-removeAdmin setAccountAdmin changeAccountOwner addPrincipalToGroup removePrincipalFromGroup updateRoleAssignment
-changePermissions updatePermissions grantPermission putAcl transferObjectOwnership changeSecurableOwner
-updateSharePermissions changeClusterAcl changeClusterPolicyAcl changeDatabricksSqlAcl changeDatabricksWorkspaceAcl
-changeDbTokenAcl changeFeatureTableAcl changeIamRoleAcl changeInferenceEndpointAcl changeInstancePoolAcl changeJobAcl
-resetJobAcl changePasswordAcl changePipelineAcls changeRegisteredModelAcl changeServicePrincipalAcls
-changeWarehouseAcls changeWorkspaceAcl generateDbToken IpAccessDenied accountIpAclsValidationFailed createIpAccessList
-updateIpAccessList deleteIpAccessList databricksAccess downloadPreviewResults downloadLargeResults downloadQueryResult
-filesGet workspaceExport getModelVersionDownloadUri getModelVersionSignedDownloadUri generateTemporaryTableCredential
-generateTemporaryPathCredential generateTemporaryVolumeCredential deltaSharingQueryTable deltaSharingQueryTableChanges
-createRecipient getSecret runCommand mount installLibraryOnAllClusters workspaceConfEdit setSetting updateMetastore
-acceptTos sendTos""".split()
+REQUEST_PARAMS_KEYS = [
+    "workspace_id",
+    "volume_id",
+    "volume_full_name",
+    "url",
+    "table_url",
+    "table_id",
+    "table_full_name",
+    "operation",
+    "name",
+    "user",
+    "instanceId",
+    "metastore_id",
+    "share",
+    "tokenExpirationTime",
+    "scope",
+    "key",
+    "workspaceExportFormat",
+    "targetGroupName",
+    "targetUserName",
+    "reason",
+    "name_arg",
+    "ip_access_list",
+    "fileType",
+    "duration",
+    "commandText",
+    "approver",
+    "delta_sharing_recipient_token_lifetime_in_seconds",
+    "workspaceConfKeys",
+    "workspaceConfValues",
+    "tokenHash",
+    "status",
+    "settingTypeName",
+    "settingValueForAudit",
+    "script_id",
+    "recipient_name",
+    "recipient_authentication_type",
+    "path",
+    "notebookId",
+    "mountPoint",
+    "library",
+]
+AUDIT_ACTIONS = [
+    "login",
+    "tokenLogin",
+    "samlLogin",
+    "oidcBrowserLogin",
+    "jwtLogin",
+    "certLogin",
+    "aadBrowserLogin",
+    "aadTokenLogin",
+    "setAdmin",
+    "removeAdmin",
+    "setAccountAdmin",
+    "changeAccountOwner",
+    "addPrincipalToGroup",
+    "removePrincipalFromGroup",
+    "updateRoleAssignment",
+    "changePermissions",
+    "updatePermissions",
+    "grantPermission",
+    "putAcl",
+    "transferObjectOwnership",
+    "changeSecurableOwner",
+    "updateSharePermissions",
+    "changeClusterAcl",
+    "changeClusterPolicyAcl",
+    "changeDatabricksSqlAcl",
+    "changeDatabricksWorkspaceAcl",
+    "changeDbTokenAcl",
+    "changeFeatureTableAcl",
+    "changeIamRoleAcl",
+    "changeInferenceEndpointAcl",
+    "changeInstancePoolAcl",
+    "changeJobAcl",
+    "resetJobAcl",
+    "changePasswordAcl",
+    "changePipelineAcls",
+    "changeRegisteredModelAcl",
+    "changeServicePrincipalAcls",
+    "changeWarehouseAcls",
+    "changeWorkspaceAcl",
+    "generateDbToken",
+    "IpAccessDenied",
+    "accountIpAclsValidationFailed",
+    "createIpAccessList",
+    "updateIpAccessList",
+    "deleteIpAccessList",
+    "databricksAccess",
+    "downloadPreviewResults",
+    "downloadLargeResults",
+    "downloadQueryResult",
+    "filesGet",
+    "workspaceExport",
+    "getModelVersionDownloadUri",
+    "getModelVersionSignedDownloadUri",
+    "generateTemporaryTableCredential",
+    "generateTemporaryPathCredential",
+    "generateTemporaryVolumeCredential",
+    "deltaSharingQueryTable",
+    "deltaSharingQueryTableChanges",
+    "createRecipient",
+    "getSecret",
+    "runCommand",
+    "mount",
+    "installLibraryOnAllClusters",
+    "workspaceConfEdit",
+    "setSetting",
+    "updateMetastore",
+    "acceptTos",
+    "sendTos",
+]
 AUDIT_SERVICES = ["unityCatalog", "accounts", "globalInitScripts", "clusterLibraries", "accountsManager",
                   "capsule8-alerts-dataplane", "clamAVScanService-dataplane"]  # fmt: skip
 END = datetime(2026, 11, 30, 6, 0)
@@ -118,5 +216,7 @@ def test_rare_events_are_rare_but_recent(account):
     recent = audit.filter(pc.greater_equal(audit["event_time"], week))
     actions = set(recent["action_name"].unique().to_pylist())
     assert {"setAdmin", "addPrincipalToGroup"} & actions
-    rare = audit.filter(pc.is_in(audit["action_name"], pa.array(["workspaceConfEdit", "setSetting", "createIpAccessList"])))
+    rare = audit.filter(
+        pc.is_in(audit["action_name"], pa.array(["workspaceConfEdit", "setSetting", "createIpAccessList"]))
+    )
     assert 0 < rare.num_rows < audit.num_rows / 1000

@@ -58,8 +58,20 @@ RARE = 0.00008  # weight of the rarest routine actions: a few a month in the def
 # service, action, weight, request_params keys, account level
 ACTIONS: list[tuple[str, str, float, list[str], bool]] = [
     ("unityCatalog", "getTable", 0.22, ["full_name_arg", "table_full_name", *UC], False),
-    ("unityCatalog", "generateTemporaryTableCredential", 0.12, ["table_full_name", "table_id", "table_url", "operation", *UC], False),
-    ("unityCatalog", "generateTemporaryVolumeCredential", 0.01, ["volume_full_name", "volume_id", "operation", *UC], False),
+    (
+        "unityCatalog",
+        "generateTemporaryTableCredential",
+        0.12,
+        ["table_full_name", "table_id", "table_url", "operation", *UC],
+        False,
+    ),
+    (
+        "unityCatalog",
+        "generateTemporaryVolumeCredential",
+        0.01,
+        ["volume_full_name", "volume_id", "operation", *UC],
+        False,
+    ),
     ("unityCatalog", "generateTemporaryPathCredential", 0.005, ["url", "operation", *UC], False),
     ("accounts", "tokenLogin", 0.12, ["user", "tokenId"], False),
     ("accounts", "login", 0.02, ["user"], False),
@@ -128,14 +140,32 @@ ACTIONS: list[tuple[str, str, float, list[str], bool]] = [
     ("clusterLibraries", "installLibraryOnAllClusters", RARE, ["library"], False),
     ("dbfs", "mount", RARE, ["mountPoint", "owner"], False),
     ("unityCatalog", "createRecipient", RARE, ["name", "recipient_name", "recipient_authentication_type", *UC], False),
-    ("unityCatalog", "updateMetastore", RARE, ["metastore_id", "delta_sharing_recipient_token_lifetime_in_seconds", "workspace_id"], False),
+    (
+        "unityCatalog",
+        "updateMetastore",
+        RARE,
+        ["metastore_id", "delta_sharing_recipient_token_lifetime_in_seconds", "workspace_id"],
+        False,
+    ),
     ("unityCatalog", "deleteTable", 0.0005, ["name_arg", "full_name_arg", "table_full_name", *UC], False),
     ("workspace", "moveWorkspaceNodeToTrash", 0.0005, ["path"], False),
     ("workspace", "deleteWorkspaceObject", 0.0002, ["path"], False),
     ("clusters", "permanentDelete", 0.0002, ["cluster_id"], False),
     ("jobs", "delete", 0.0002, ["jobId"], False),
-    ("unityCatalog", "deltaSharingQueryTable", 0.0005, ["share", "name", "recipient_name", "is_ip_access_denied", *UC], False),
-    ("unityCatalog", "deltaSharingQueryTableChanges", 0.0002, ["share", "name", "recipient_name", "is_ip_access_denied", *UC], False),
+    (
+        "unityCatalog",
+        "deltaSharingQueryTable",
+        0.0005,
+        ["share", "name", "recipient_name", "is_ip_access_denied", *UC],
+        False,
+    ),
+    (
+        "unityCatalog",
+        "deltaSharingQueryTableChanges",
+        0.0002,
+        ["share", "name", "recipient_name", "is_ip_access_denied", *UC],
+        False,
+    ),
     ("capsule8-alerts-dataplane", "Heartbeat", 0.001, ["instanceId"], False),
     ("capsule8-alerts-dataplane", "Alert", RARE * 5, ["instanceId", "name"], False),
     ("clamAVScanService-dataplane", "clamAVScanAction", 0.001, ["instanceId", "status"], False),
@@ -201,7 +231,12 @@ def _param(name: str) -> Callable[[_Rows], pa.Array]:
         "version": lambda r: int_strings(1 + (r.u * 12).astype(np.int64)),
         "object_type": pick(["cluster", "job", "notebook", "warehouse", "pipeline"]),
         "object_id": lambda r: hashed_hex(16, r.key, 13),
-        "access_control_list": pick(['[{"group_name":"analysts","permission_level":"CAN_VIEW"}]', '[{"user_name":"ops","permission_level":"CAN_MANAGE"}]']),
+        "access_control_list": pick(
+            [
+                '[{"group_name":"analysts","permission_level":"CAN_VIEW"}]',
+                '[{"user_name":"ops","permission_level":"CAN_MANAGE"}]',
+            ]
+        ),
         "objectType": pick(["query", "dashboard", "alert"]),
         "objectId": lambda r: hashed_uuids(r.key, 14),
         "newOwner": lambda r: r.email,
@@ -319,7 +354,8 @@ def _audit_chunk(
             "response.status_code": status.astype(np.int32),
             "response.error_message": pa.array(error, pa.string()),
             "response.result": pa.array(
-                np.where(failed | is_login, None, '{"secret_fetched":true}' if name == "getSecret" else "{}"), pa.string()
+                np.where(failed | is_login, None, '{"secret_fetched":true}' if name == "getSecret" else "{}"),
+                pa.string(),
             ),
             "audit_level": repeat_scalar("ACCOUNT_LEVEL" if account_level else "WORKSPACE_LEVEL", n),
             "event_id": hashed_uuids(seed, key, 22),
@@ -422,7 +458,18 @@ def _security_incidents(
         times = spread(o.day, 3.0, n, 50, 501)
         attacker_ip = f"185.220.101.{40 + o.cycle % 50}"
         status = np.where(np.arange(n) % 5 == 4, 403, 401)
-        out.append(chunk("accounts", "login", ["user"], victim, times, key_base(o.kind, o.cycle), status, repeat_scalar(attacker_ip, n)))
+        out.append(
+            chunk(
+                "accounts",
+                "login",
+                ["user"],
+                victim,
+                times,
+                key_base(o.kind, o.cycle),
+                status,
+                repeat_scalar(attacker_ip, n),
+            )
+        )
         truth.add(
             o.kind, ws_ids[p.ws.iat[victim]], "USER", emails[victim], int(times[0]), int(times[-1]), n, "failed_logins",
             f"{n} failed logins for one user from {attacker_ip} within an hour",
@@ -444,7 +491,18 @@ def _security_incidents(
         for i, (service, action, keys, account_level) in enumerate(steps):
             moment = np.array([t0 + i * (40 * 60 if action == "removeAdmin" else 30) * US_PER_SECOND])
             params = dict(target, targetGroupName=pa.array(["admins"])) if "targetGroupName" in keys else target
-            out.append(chunk(service, action, keys, admin, moment, key_base(o.kind, o.cycle) + i, params=params, account_level=account_level))
+            out.append(
+                chunk(
+                    service,
+                    action,
+                    keys,
+                    admin,
+                    moment,
+                    key_base(o.kind, o.cycle) + i,
+                    params=params,
+                    account_level=account_level,
+                )
+            )
             times.append(int(moment[0]))
         truth.add(
             o.kind, "0", "USER", emails[grantee], times[0], times[-1], len(steps), "grants",
@@ -483,7 +541,9 @@ def _security_incidents(
             "scope": pa.array([f"prod-kv-{i // 5}" for i in range(n)]),
             "key": pa.array([f"credential-{i % 5}" for i in range(n)]),
         }
-        out.append(chunk("secrets", "getSecret", ["scope", "key"], actor, times, key_base(o.kind, o.cycle), params=params))
+        out.append(
+            chunk("secrets", "getSecret", ["scope", "key"], actor, times, key_base(o.kind, o.cycle), params=params)
+        )
         truth.add(
             o.kind, ws_ids[p.ws.iat[actor]], "USER", emails[actor], int(times[0]), int(times[-1]), n,
             "distinct_secrets", f"{n} distinct secrets read by one user within an hour", user=emails[actor],
@@ -509,8 +569,18 @@ def _security_incidents(
         rows = []
         for i, ws in enumerate(spots):
             params = {"user": pa.array([emails[actor]])}
-            table = chunk("accounts", "tokenLogin", ["user"], actor, times[i : i + 1], key_base(o.kind, o.cycle) + i, params=params)
-            rows.append(table.set_column(table.schema.get_field_index("workspace_id"), "workspace_id", pa.array([ws_ids[ws]])))
+            table = chunk(
+                "accounts",
+                "tokenLogin",
+                ["user"],
+                actor,
+                times[i : i + 1],
+                key_base(o.kind, o.cycle) + i,
+                params=params,
+            )
+            rows.append(
+                table.set_column(table.schema.get_field_index("workspace_id"), "workspace_id", pa.array([ws_ids[ws]]))
+            )
         out += rows
         truth.add(
             o.kind, ws_ids[p.ws.iat[actor]], "USER", emails[actor], int(times[0]), int(times[-1]), spots.size,
@@ -636,7 +706,9 @@ def lineage(
         n = len(columns["event_time"])
         if "target_table_full_name" not in columns:  # a statement's read: the table it read is the source
             columns = dict(columns, target_table_full_name=columns["source_table_full_name"])
-        source_name = pa.array(job_tables.source_a.to_numpy()[(unit_hash(key, 67) * len(job_tables)).astype(int)], pa.string())
+        source_name = pa.array(
+            job_tables.source_a.to_numpy()[(unit_hash(key, 67) * len(job_tables)).astype(int)], pa.string()
+        )
         split = pc.split_pattern(source_name, ".")
         for c, col in enumerate(["id"]):
             extra = dict(columns)
@@ -651,7 +723,8 @@ def lineage(
                     "statement_id": hashed_uuids(options.seed, 68, key),
                     # a tenth of the written tables are also maintained by a pipeline
                     "entity_metadata.dlt_pipeline_info.dlt_pipeline_id": pa.array(
-                        np.where(unit_hash(key, 69) < 0.1, pipes.pipeline_id.to_numpy()[key % len(pipes)], None), pa.string()
+                        np.where(unit_hash(key, 69) < 0.1, pipes.pipeline_id.to_numpy()[key % len(pipes)], None),
+                        pa.string(),
                     ),
                 }
             )

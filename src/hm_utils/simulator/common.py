@@ -78,7 +78,9 @@ class Window:
     after_us: int | None = None
 
     @classmethod
-    def from_options(cls, options: SimulationOptions, first: date | None = None, after: datetime | None = None) -> Window:
+    def from_options(
+        cls, options: SimulationOptions, first: date | None = None, after: datetime | None = None
+    ) -> Window:
         end = resolve_end(options)
         first = first or end.date() - timedelta(days=options.days - 1)
         return cls(first=first, end_us=to_us(end), after_us=None if after is None else to_us(after))

@@ -15,11 +15,11 @@ import pyarrow as pa
 
 from hm_utils.simulator.billing import UsagePart
 from hm_utils.simulator.common import (
+    TIMESTAMP,
     US_PER_DAY,
     US_PER_HOUR,
     US_PER_MINUTE,
     US_PER_SECOND,
-    TIMESTAMP,
     SimulationOptions,
     Window,
     build_table,
@@ -159,7 +159,10 @@ def node_timeline(account: Account, window: Window, ch: ClusterHours, seg: Segme
         "workers": np.r_[ch.workers[ap], jobs.workers.to_numpy()[job]],
         "load": np.r_[ch.load[ap], 0.25 + 0.6 * unit_hash(job, 41)],
         # instance identity: a cluster's instances are replaced every day; a job cluster's live one run
-        "owner": np.r_[ap_cluster.astype(np.int64) * 100_000 + ch.hour[ap] // US_PER_DAY, 10**12 + seg.run_id[js] * 10 + seg.seg_no[js]],
+        "owner": np.r_[
+            ap_cluster.astype(np.int64) * 100_000 + ch.hour[ap] // US_PER_DAY,
+            10**12 + seg.run_id[js] * 10 + seg.seg_no[js],
+        ],
     }
     cluster_ids = pa.concat_arrays(
         [pa.array(cl.cluster_id.to_numpy()[ap_cluster], pa.string()), seg.cluster_id.take(pa.array(js))]
@@ -186,7 +189,9 @@ def node_timeline(account: Account, window: Window, ch: ClusterHours, seg: Segme
         n,
         {
             "account_id": repeat_scalar(account.account_id, n),
-            "workspace_id": pa.array(account.workspaces.workspace_id.to_numpy()[interval["ws"][row_owner]], pa.string()),
+            "workspace_id": pa.array(
+                account.workspaces.workspace_id.to_numpy()[interval["ws"][row_owner]], pa.string()
+            ),
             "cluster_id": cluster_ids.take(pa.array(row_owner)),
             "instance_id": _instance_ids(owner_key, instance),
             "start_time": timestamps(minute * US_PER_MINUTE),
@@ -226,7 +231,9 @@ def clusters_table(account: Account, window: Window, plan: IncidentPlan, seg: Se
     autoscale = cl.autoscale.to_numpy()
     for over in plan.of("oversized_cluster"):  # resized up before the incident, back after it
         ap = np.r_[ap, over.entity, over.entity]
-        change = np.r_[change, over.day * US_PER_DAY - 3 * US_PER_HOUR, (over.last_day + 1) * US_PER_DAY + 2 * US_PER_HOUR]
+        change = np.r_[
+            change, over.day * US_PER_DAY - 3 * US_PER_HOUR, (over.last_day + 1) * US_PER_DAY + 2 * US_PER_HOUR
+        ]
         workers = np.r_[workers, plan.oversized_workers, cl.workers.iat[over.entity]]
         autoscale = np.r_[autoscale, False, cl.autoscale.iat[over.entity]]
     deleted = np.flatnonzero(cl.delete_us.to_numpy() < NEVER_US)  # permanent deletion adds a last row
@@ -268,10 +275,14 @@ def clusters_table(account: Account, window: Window, plan: IncidentPlan, seg: Se
                 "delete_time": pa.array(np.where(is_delete, change, None), pa.int64()).cast(TIMESTAMP),
                 "driver_instance_pool_id": _pool_ids(pool),
                 "worker_instance_pool_id": _pool_ids(pool),
-                "policy_id": pa.array(np.where(policy >= 0, [POLICY_IDS[max(x, 0)] for x in policy], None), pa.string()),
+                "policy_id": pa.array(
+                    np.where(policy >= 0, [POLICY_IDS[max(x, 0)] for x in policy], None), pa.string()
+                ),
                 "init_scripts": _init_scripts(unit_hash(ap, 43) < 0.2),
                 "aws_attributes.instance_profile_arn": pa.array(
-                    np.where(unit_hash(ap, 44) < 0.5, "arn:aws:iam::123456789012:instance-profile/databricks-data", None),
+                    np.where(
+                        unit_hash(ap, 44) < 0.5, "arn:aws:iam::123456789012:instance-profile/databricks-data", None
+                    ),
                     pa.string(),
                 ),
                 "aws_attributes.spot_bid_price_percent": pa.array(np.full(n_ap, 100), pa.int32()),

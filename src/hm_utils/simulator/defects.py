@@ -87,10 +87,9 @@ def inject_defects(options: SimulationOptions, tables: dict[str, pa.Table], wind
         )
 
     usage = tables["billing.usage"]
-    plain = (
-        usage["usage_metadata"].combine_chunks().field("job_id").is_null().to_numpy(zero_copy_only=False)
-        & pc.equal(usage["record_type"], "ORIGINAL").to_numpy(zero_copy_only=False)
-    )
+    plain = usage["usage_metadata"].combine_chunks().field("job_id").is_null().to_numpy(
+        zero_copy_only=False
+    ) & pc.equal(usage["record_type"], "ORIGINAL").to_numpy(zero_copy_only=False)
     candidates = usage.filter(pa.array(plain))
     offset = np.flatnonzero(plain)
     picks = {
@@ -101,11 +100,18 @@ def inject_defects(options: SimulationOptions, tables: dict[str, pa.Table], wind
     for rid in extra["record_id"].to_pylist():
         note("billing.usage", "duplicate_row", "record_id", rid, "exact duplicate of an ORIGINAL usage row")
     unknown = usage.take(pa.array(picks["unknown_sku"]))
-    new_ids = [f"00000000-0000-4000-8000-{stable_int('unknown', rid) % 10**12:012d}" for rid in unknown["record_id"].to_pylist()]
+    new_ids = [
+        f"00000000-0000-4000-8000-{stable_int('unknown', rid) % 10**12:012d}"
+        for rid in unknown["record_id"].to_pylist()
+    ]
     unknown = unknown.set_column(
-        unknown.schema.get_field_index("sku_name"), "sku_name", pa.array(["PREMIUM_UNKNOWN_GPU_COMPUTE"] * len(new_ids), pa.string())
+        unknown.schema.get_field_index("sku_name"),
+        "sku_name",
+        pa.array(["PREMIUM_UNKNOWN_GPU_COMPUTE"] * len(new_ids), pa.string()),
     )
-    unknown = unknown.set_column(unknown.schema.get_field_index("record_id"), "record_id", pa.array(new_ids, pa.string()))
+    unknown = unknown.set_column(
+        unknown.schema.get_field_index("record_id"), "record_id", pa.array(new_ids, pa.string())
+    )
     for rid in new_ids:
         note("billing.usage", "unknown_sku", "record_id", rid, "sku_name PREMIUM_UNKNOWN_GPU_COMPUTE has no list price")
     for row in picks["null_key"]:
@@ -151,8 +157,12 @@ def inject_defects(options: SimulationOptions, tables: dict[str, pa.Table], wind
     for row in inner[_picks(candidates, "period_start_time", "run_id", "timeline-negative")]:
         start = timeline["period_start_time"][int(row)]
         end = timeline["period_end_time"][int(row)]
-        timeline = _replace(timeline, "period_start_time", int(row), pa.array([end.value], timeline["period_start_time"].type))
-        timeline = _replace(timeline, "period_end_time", int(row), pa.array([start.value], timeline["period_end_time"].type))
+        timeline = _replace(
+            timeline, "period_start_time", int(row), pa.array([end.value], timeline["period_start_time"].type)
+        )
+        timeline = _replace(
+            timeline, "period_end_time", int(row), pa.array([start.value], timeline["period_end_time"].type)
+        )
         note(
             "lakeflow.job_run_timeline", "negative_duration", "run_id", timeline["run_id"][int(row)].as_py(),
             "an intermediate slice has period_end_time before period_start_time",

@@ -23,11 +23,10 @@ from hm_utils.simulator.common import (
 from hm_utils.simulator.defects import defects_table, inject_defects
 from hm_utils.simulator.entities import NEVER_US, Account, build_account
 from hm_utils.simulator.incidents import CADENCE, CROSS_WORKSPACE_MIN, GroundTruth, IncidentPlan, day_bounds
-from hm_utils.simulator.latency import visible
 from hm_utils.simulator.lakeflow import HISTORY_FIRST_DAY
+from hm_utils.simulator.latency import visible
 from hm_utils.simulator.writer import append_table, write_table
 from hm_utils.system_schema import SYSTEM_TABLES
-
 
 STAMP = "_simulation.json"
 # Bump when a change to the simulator changes its output: an account stamped with another version is
@@ -49,14 +48,20 @@ def simulate(out_dir: Path, options: SimulationOptions, append: bool = True) -> 
     previous = read_stamp(out_dir)
     window = Window.from_options(options)
     after = None
-    if append and previous and previous["account"] == _identity(options, date.fromisoformat(previous["account"]["first"])):
+    if (
+        append
+        and previous
+        and previous["account"] == _identity(options, date.fromisoformat(previous["account"]["first"]))
+    ):
         previous_end = datetime.fromisoformat(previous["end"])
         first = date.fromisoformat(previous["account"]["first"])
         if previous_end <= end and first <= window.first:
             after = previous_end
             window = Window.from_options(options, first=first, after=after)
     if after is not None and after == end:
-        return SimulationSummary(rows={}, incidents=0, seconds=round(time.perf_counter() - began, 3), appended_after=after)
+        return SimulationSummary(
+            rows={}, incidents=0, seconds=round(time.perf_counter() - began, 3), appended_after=after
+        )
     tables, truth = build_tables(options, window)
     defects = inject_defects(options, tables, window) if options.defects else []
     suffix = end.strftime("%Y%m%dT%H%M")
@@ -189,7 +194,9 @@ def incident_pools(account: Account, options: SimulationOptions) -> dict[str, np
     )
     index = np.arange(len(jobs))
     # clusters with per-minute metrics that no job runs on (a job would keep their CPU up)
-    quiet = account.clusters.monitored.to_numpy() & ~np.isin(np.arange(len(account.clusters)), jobs.ap_cluster.to_numpy())
+    quiet = account.clusters.monitored.to_numpy() & ~np.isin(
+        np.arange(len(account.clusters)), jobs.ap_cluster.to_numpy()
+    )
     quiet &= account.clusters.delete_us.to_numpy() == NEVER_US
     monitored = np.flatnonzero(quiet)
     billed = np.flatnonzero(account.endpoints.kind.to_numpy() != "EXTERNAL_MODEL")

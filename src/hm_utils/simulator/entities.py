@@ -331,9 +331,7 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
     large = rng.random(n) < 0.03
     large[:6] = False
     workers = np.where(large, rng.integers(16, 49, n), np.clip(np.round(np.exp(rng.normal(np.log(3), 0.7, n))), 1, 12))
-    duration = np.where(
-        large, rng.uniform(60, 180, n), np.exp(rng.normal(np.log(15.0), 0.8, size=n)).clip(2, 150)
-    )
+    duration = np.where(large, rng.uniform(60, 180, n), np.exp(rng.normal(np.log(15.0), 0.8, size=n)).clip(2, 150))
     period = np.where(large & (period < 12), 24, period)
     trigger = rng.choice(
         ["CRON", "FILE_ARRIVAL", "PERIODIC", "TABLE_UPDATE", "CONTINUOUS"], size=n, p=[0.78, 0.08, 0.08, 0.04, 0.02]
@@ -371,7 +369,9 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
             "dbr": rng.choice(DBR_VERSIONS, n, p=DBR_WEIGHTS),
             # about 4 % of jobs are deleted on some day (and stop running); incident candidates never are
             "delete_us": np.where(
-                (rng.random(n) < 0.04) & (np.arange(n) >= 6), (20300 + rng.integers(0, 500, n)) * 86_400_000_000, NEVER_US
+                (rng.random(n) < 0.04) & (np.arange(n) >= 6),
+                (20300 + rng.integers(0, 500, n)) * 86_400_000_000,
+                NEVER_US,
             ),
             # per-minute node metrics for one job in twenty (volume; docs/simulator.md)
             "monitored": (np.arange(n) % 20 == 0) & ~large,

@@ -340,8 +340,9 @@ def job_task_run_timeline(options: SimulationOptions, account: Account, window: 
             "period_start_time": timestamps(s0),
             "period_end_time": timestamps(s1),
             "task_key": take_strings(TASK_KEYS, task_no[owner]),
-            "task_parameters": dict_catalog([None, {"env": "prod"}, {"env": "prod", "catalog": "main"}])
-            .take(pa.array(jobs.params.to_numpy()[job] % 3)),
+            "task_parameters": dict_catalog([None, {"env": "prod"}, {"env": "prod", "catalog": "main"}]).take(
+                pa.array(jobs.params.to_numpy()[job] % 3)
+            ),
             "compute_ids": compute_ids,
             "result_state": pa.array(np.where(last, t_result[owner], None), pa.string()),
             "termination_code": pa.array(np.where(last, t_term[owner], None), pa.string()),
@@ -503,7 +504,8 @@ def jobs_scd2(
             "trigger.continuous.enabled": np.ones(n, bool),
             "trigger.continuous.__null__": trigger != "CONTINUOUS",
             "trigger.table_update.table_names": pa.ListArray.from_arrays(
-                pa.array(np.arange(n + 1, dtype=np.int32)), take_strings(list(account.tables.source_a), job % len(account.tables))
+                pa.array(np.arange(n + 1, dtype=np.int32)),
+                take_strings(list(account.tables.source_a), job % len(account.tables)),
             ),
             "trigger.table_update.min_time_between_triggers_seconds": np.full(n, 600, np.int64),
             "trigger.table_update.wait_after_last_change_seconds": np.full(n, 120, np.int64),
@@ -512,7 +514,9 @@ def jobs_scd2(
             "health_rules": _health_rules(jobs.health_rule.to_numpy()[job], jobs.duration_min.to_numpy()[job]),
             "deployment.kind": repeat_scalar("BUNDLE", n),
             "deployment.metadata_file_path": concat_strings(
-                "/Workspace/Users/", pa.array(emails[jobs.creator.to_numpy()[job]], pa.string()), "/.bundle/etl/files/databricks.yml"
+                "/Workspace/Users/",
+                pa.array(emails[jobs.creator.to_numpy()[job]], pa.string()),
+                "/.bundle/etl/files/databricks.yml",
             ),
             "deployment.__null__": ~jobs.bundle.to_numpy()[job],
             "delete_time": pa.array(np.where(np.array(rows_deleted), np.array(rows_time), None), pa.int64()).cast(
@@ -728,8 +732,12 @@ def retired_rows(table: pa.Table, delete_column: str, account_id: str) -> pa.Tab
         return table.slice(0, 0)
     created, deleted = 19_450 * US_PER_DAY, 19_700 * US_PER_DAY
     rows = pa.concat_tables([table.slice(0, 1), table.slice(0, 1)])
-    id_column = table.schema.names[[name.endswith("_id") and name not in ("account_id", "workspace_id") for name in table.schema.names].index(True)]
-    rows = rows.set_column(rows.schema.get_field_index(id_column), id_column, pa.array([f"retired-{account_id[:8]}"] * 2, pa.string()))
+    id_column = table.schema.names[
+        [name.endswith("_id") and name not in ("account_id", "workspace_id") for name in table.schema.names].index(True)
+    ]
+    rows = rows.set_column(
+        rows.schema.get_field_index(id_column), id_column, pa.array([f"retired-{account_id[:8]}"] * 2, pa.string())
+    )
     for name in ("change_time", "create_time"):
         if name in rows.schema.names:
             values = pa.array([created, deleted], pa.int64()).cast(rows.schema.field(name).type)

@@ -63,7 +63,9 @@ def _placeholders(account: Account, ws: np.ndarray, key: np.ndarray, salt: int) 
         "id": hashed_hex(8, key, salt),
         "uuid": hashed_uuids(key, salt, 6),
         "region": pa.array(account.workspaces.region_sku.to_numpy()[ws], pa.string()),
-        "metastore": pa.array(np.array(account.metastore_ids, dtype=object)[account.workspaces.metastore.to_numpy()[ws]], pa.string()),
+        "metastore": pa.array(
+            np.array(account.metastore_ids, dtype=object)[account.workspaces.metastore.to_numpy()[ws]], pa.string()
+        ),
         "user": pa.array(p.email.to_numpy()[users[(pick * users.size).astype(int)]], pa.string()),
         "sp": pa.array(p.email.to_numpy()[sps[(pick * sps.size).astype(int)]], pa.string()),
         "table": pa.array([x[2] for x in parts], pa.string()),
@@ -130,7 +132,11 @@ def product_usage(options: SimulationOptions, account: Account, window: Window) 
             "identity_metadata.__null__": np.zeros(n, bool),
             "product_features.__null__": np.zeros(n, bool),
         }
-        for section, prefix in (("metadata", "usage_metadata"), ("features", "product_features"), ("identity", "identity_metadata")):
+        for section, prefix in (
+            ("metadata", "usage_metadata"),
+            ("features", "product_features"),
+            ("identity", "identity_metadata"),
+        ):
             for name, template in (product.get(section) or {}).items():
                 columns[f"{prefix}.{name}"] = _value(template, values, n, salt, key)
         sku = _value(product["sku"], values, n, salt, key)
@@ -174,7 +180,13 @@ def predictive_optimization(options: SimulationOptions, account: Account, window
     op = np.array(OPERATIONS, dtype=object)[data["op"]]
     status = np.where(unit_hash(options.seed, data["key"], 3) < 0.03, "FAILED", "SUCCESSFUL")
     metrics = pa.array(
-        [[("number_of_output_files", str(int(k % 40) + 1)), ("amount_of_scanned_bytes", str(int(k % 97) * 10_485_760))] for k in data["key"]],
+        [
+            [
+                ("number_of_output_files", str(int(k % 40) + 1)),
+                ("amount_of_scanned_bytes", str(int(k % 97) * 10_485_760)),
+            ]
+            for k in data["key"]
+        ],
         pa.map_(pa.string(), pa.string()),
     )
     return build_table(
@@ -190,13 +202,17 @@ def predictive_optimization(options: SimulationOptions, account: Account, window
             "catalog_name": pa.array([x[0] for x in parts], pa.string()),
             "schema_name": pa.array([x[1] for x in parts], pa.string()),
             "table_name": pa.array([x[2] for x in parts], pa.string()),
-            "table_id": hashed_uuids(stable_int(options.seed, "table"), np.array([stable_int(t) for t in data["table"]])),
+            "table_id": hashed_uuids(
+                stable_int(options.seed, "table"), np.array([stable_int(t) for t in data["table"]])
+            ),
             "operation_type": pa.array(op, pa.string()),
             "operation_id": hashed_uuids(options.seed, data["key"], 81),
             "operation_status": pa.array(status, pa.string()),
             "operation_metrics": metrics,
             "usage_unit": repeat_scalar("ESTIMATED_DBU", n),
-            "usage_quantity": decimals(np.round(data["dur"] / US_PER_HOUR * 2.0 * 1e6).astype(np.int64), 6, pa.decimal128(38, 18)),
+            "usage_quantity": decimals(
+                np.round(data["dur"] / US_PER_HOUR * 2.0 * 1e6).astype(np.int64), 6, pa.decimal128(38, 18)
+            ),
         },
     )
 
@@ -263,7 +279,10 @@ def ai_gateway_usage(options: SimulationOptions, account: Account, window: Windo
             "requester": pa.array(users[(key * 7 + e) % users.size], pa.string()),
             "requester_type": repeat_scalar("USER", n),
             "ip_address": pa.array(account.principals.ip.to_numpy()[(key * 7 + e) % users.size], pa.string()),
-            "url": pa.array(["https://gateway/serving-endpoints/" + str(x) + "/invocations" for x in ep.name.to_numpy()[e]], pa.string()),
+            "url": pa.array(
+                ["https://gateway/serving-endpoints/" + str(x) + "/invocations" for x in ep.name.to_numpy()[e]],
+                pa.string(),
+            ),
             "user_agent": repeat_scalar("databricks-sdk-py/0.38.0", n),
             "api_type": repeat_scalar("mlflow/v1/chat", n),
             "request_tags": pa.array([[("app", "assistant")]] * n, pa.map_(pa.string(), pa.string())),

@@ -121,8 +121,12 @@ def _parameters(has_params: np.ndarray, positional: np.ndarray) -> tuple[pa.Arra
     from hm_utils.system_schema import arrow_schema
 
     struct = arrow_schema("query.history").field("query_parameters").type
-    expr = {"exprs": [{"tag": "literal", "literal": {"data_type": {"type_name": "STRING"}, "string_value": "2026-11-01"}}]}
-    named = [[("start_date", expr)] if flag and not pos else None for flag, pos in zip(has_params, positional, strict=True)]
+    expr = {
+        "exprs": [{"tag": "literal", "literal": {"data_type": {"type_name": "STRING"}, "string_value": "2026-11-01"}}]
+    }
+    named = [
+        [("start_date", expr)] if flag and not pos else None for flag, pos in zip(has_params, positional, strict=True)
+    ]
     ordered = [[expr] if flag and pos else None for flag, pos in zip(has_params, positional, strict=True)]
     return (
         pa.array(named, struct.field("named_parameters").type),
@@ -186,7 +190,8 @@ def query_history(options: SimulationOptions, account: Account, window: Window, 
             "compute.type": pa.array(np.where(on_cluster, "CLUSTER", "WAREHOUSE"), pa.string()),
             "compute.warehouse_id": pa.array(np.where(on_cluster, None, wh.warehouse_id.to_numpy()[w]), pa.string()),
             "compute.cluster_id": pa.array(
-                np.where(on_cluster, account.clusters.cluster_id.to_numpy()[w % len(account.clusters)], None), pa.string()
+                np.where(on_cluster, account.clusters.cluster_id.to_numpy()[w % len(account.clusters)], None),
+                pa.string(),
             ),
             "executed_by_user_id": pa.array(user_id, pa.string()),
             "statement_text": pa.array(statement, pa.string()),
@@ -248,28 +253,43 @@ def query_history(options: SimulationOptions, account: Account, window: Window, 
                 np.where(by_job, (seg.run_id[np.maximum(job_seg, 0)] + 7).astype(str), None), pa.string()
             ),
             "query_source.legacy_dashboard_id": pa.array(
-                np.where(~by_job & (client == 1) & (source_kind == 9), hashed_uuids(ws, w, 5).to_numpy(zero_copy_only=False), None),
+                np.where(
+                    ~by_job & (client == 1) & (source_kind == 9),
+                    hashed_uuids(ws, w, 5).to_numpy(zero_copy_only=False),
+                    None,
+                ),
                 pa.string(),
             ),
             "query_source.alert_id": pa.array(
-                np.where(~by_job & (client == 0) & (source_kind == 8), hashed_uuids(w, 6).to_numpy(zero_copy_only=False), None),
+                np.where(
+                    ~by_job & (client == 0) & (source_kind == 8),
+                    hashed_uuids(w, 6).to_numpy(zero_copy_only=False),
+                    None,
+                ),
                 pa.string(),
             ),
             "query_source.notebook_id": pa.array(
-                np.where(~by_job & (client == 6), int_strings(10**15 + w).to_numpy(zero_copy_only=False), None), pa.string()
+                np.where(~by_job & (client == 6), int_strings(10**15 + w).to_numpy(zero_copy_only=False), None),
+                pa.string(),
             ),
             "query_source.pipeline_info.pipeline_id": pa.array(
                 np.where(~by_job & (client == 4) & (source_kind == 7), pipeline_ids, None), pa.string()
             ),
             "query_source.pipeline_info.update_id": pa.array(
-                np.where(~by_job & (client == 4) & (source_kind == 7), hashed_uuids(key, 8).to_numpy(zero_copy_only=False), None),
+                np.where(
+                    ~by_job & (client == 4) & (source_kind == 7),
+                    hashed_uuids(key, 8).to_numpy(zero_copy_only=False),
+                    None,
+                ),
                 pa.string(),
             ),
             "query_parameters.named_parameters": named,
             "query_parameters.pos_parameters": ordered,
             "query_parameters.truncated": np.zeros(n, bool),
             "query_parameters.__null__": ~has_params,
-            "query_tags": pa.array([[("team", "bi")] if t else [] for t in has_params], pa.map_(pa.string(), pa.string())),
+            "query_tags": pa.array(
+                [[("team", "bi")] if t else [] for t in has_params], pa.map_(pa.string(), pa.string())
+            ),
             "executed_as_user_id": pa.array(user_id, pa.string()),
             "executed_as": pa.array(email, pa.string()),
             "written_rows": np.where(np.isin(text, ["INSERT", "MERGE"]), read_bytes // 400, 0).astype(np.int64),

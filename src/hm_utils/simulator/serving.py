@@ -126,7 +126,9 @@ def serving(options: SimulationOptions, account: Account, window: Window) -> tup
             "request_streaming": llm & (req["key"] % 3 == 0),
             "served_entity_id": pa.array(ep.served_entity_id.to_numpy()[req["ep"]], pa.string()),
             "client_request_id": pa.array(
-                np.where(req["key"] % 4 == 0, hashed_uuids(options.seed, 72, req["key"]).to_numpy(zero_copy_only=False), None),
+                np.where(
+                    req["key"] % 4 == 0, hashed_uuids(options.seed, 72, req["key"]).to_numpy(zero_copy_only=False), None
+                ),
                 pa.string(),
             ),
             "usage_context": pa.array(
