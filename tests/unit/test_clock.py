@@ -40,7 +40,7 @@ def test_pinned_clock_accepts_dates_and_times(value, expected):
 
 def test_a_pinned_clock_fixes_every_relative_date():
     config = _config("2026-03-04 05:06")
-    assert simulation.options_from_config(config).end_date == date(2026, 3, 3)
+    assert simulation.options_from_config(config).end == datetime(2026, 3, 4, 5, 6)
     assert page.default_end(config) == date(2026, 3, 3)
     rendered = assets.render_function(config, "get_failed_jobs")
     assert "current_date()" not in rendered and "date'2026-03-04'" in rendered

@@ -124,7 +124,8 @@ def test_resolve_period_defaults_and_errors(config):
     assert default.end == yesterday and default.days == days
     assert page.resolve_period(config, "2024-01-01", "2024-01-31").days == 31
     assert page.resolve_period(config, end_date="2024-01-31").start == date(2024, 1, 31) - timedelta(days=days - 1)
-    pinned = config.with_overrides({"simulation.end_date": "2023-05-05"})
+    # a simulated account ending at some instant: its last complete day is the day before
+    pinned = config.with_overrides({"simulation.end": "2023-05-06 06:00"})
     assert page.resolve_period(pinned).end == date(2023, 5, 5)
     with pytest.raises(ConfigError, match="after end_date"):
         page.resolve_period(config, "2024-02-01", "2024-01-01")
