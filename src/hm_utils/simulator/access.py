@@ -339,9 +339,9 @@ def _audit_chunk(
             "event_time": timestamps(times),
             "event_date": dates(times),
             "source_ip_address": ip if ip is not None else pa.array(p.ip.to_numpy()[actor], pa.string()),
-            "user_agent": take_strings(
-                USER_AGENTS, np.where(p.is_sp.to_numpy()[actor], 2, (unit_hash(key, 3) * 2).astype(int))
-            ),
+            # a user's browser, a service principal's SDK: the same device every time, so routine logins
+            # never look like a session moving between devices
+            "user_agent": take_strings(USER_AGENTS, np.where(p.is_sp.to_numpy()[actor], 2, actor % 2)),
             "session_id": hashed_hex(32, actor, times // US_PER_HOUR),
             "user_identity.email": rows.email,
             "user_identity.subject_name": pa.array(

@@ -69,7 +69,7 @@ def simulate_cluster_hours(
     starts, ends, owners, loads = [], [], [], []
     for day in window.days(lead=1):
         rng = day_rng(options, day, "ap_clusters")
-        p_run = np.full(n, 0.9) if weekday_of(day) < 5 else cl.weekend_prob.to_numpy()
+        p_run = np.full(n, 0.75) if weekday_of(day) < 5 else cl.weekend_prob.to_numpy()
         running = rng.random(n) < p_run
         start = day * US_PER_DAY + ((cl.start_hour.to_numpy() + rng.normal(0, 0.3, n)) * US_PER_HOUR).astype(np.int64)
         end = start + (cl.hours.to_numpy() * rng.uniform(0.7, 1.3, n) * US_PER_HOUR).astype(np.int64)

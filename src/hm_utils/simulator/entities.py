@@ -46,6 +46,13 @@ DBR_VERSIONS = [
 ]
 DBR_WEIGHTS = [0.25, 0.3, 0.2, 0.1, 0.06, 0.04, 0.03, 0.02]
 NEVER_US = 2**62  # delete time of an entity that is never deleted
+# Jobs with 16-64 workers on big nodes for 1.5-5 hours a day: the few expensive jobs of the cost mix.
+LARGE_JOB_SHARE = 0.1
+LARGE_JOB_NODES = [3, 5, 7]  # m5d.4xlarge, r5d.2xlarge, i3.2xlarge
+# Streaming pipelines that run around the clock (the rest are triggered every 1, 6 or 24 hours).
+CONTINUOUS_PIPELINE_SHARE = 0.15
+# One daily job in this many has per-minute node_timeline rows (its job clusters); the others only usage.
+NODE_TIMELINE_JOB_EVERY = 10
 WAREHOUSE_SIZES = {"2X_SMALL": 4, "X_SMALL": 6, "SMALL": 12, "MEDIUM": 24, "LARGE": 40}
 TAG_SETS: list[dict[str, str] | None] = [
     None,
@@ -259,7 +266,7 @@ def _all_purpose_clusters(rng, s, w, principals) -> pd.DataFrame:
     owner = _users_of(principals, ws, rng, sp=False)
     node = rng.choice([1, 2, 3, 4, 5, 6, 7, 8], size=n)
     autoscale = rng.random(n) < 0.6
-    workers = rng.integers(1, 8, size=n)
+    workers = rng.integers(1, 6, size=n)
     first = principals.email.to_numpy()[owner]
     return pd.DataFrame(
         {
@@ -285,7 +292,7 @@ def _all_purpose_clusters(rng, s, w, principals) -> pd.DataFrame:
             "auto_termination": rng.choice([30, 60, 120], size=n),
             "security_mode": rng.choice(["USER_ISOLATION", "SINGLE_USER"], size=n),
             "start_hour": rng.uniform(6.5, 10.5, size=n),
-            "hours": rng.uniform(2.0, 8.0, size=n),
+            "hours": rng.uniform(2.0, 6.0, size=n),
             "weekend_prob": rng.choice([0.05, 0.15, 0.6], size=n, p=[0.6, 0.3, 0.1]),
             "load": rng.beta(2.0, 3.0, size=n),
             "monitored": np.arange(n) < max(6, int(40 * min(1.0, s * 50))) if n else np.zeros(0, bool),
@@ -327,12 +334,19 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
     tags = rng.choice(len(TAG_SETS), size=n, p=_tag_probabilities())
     words = rng.choice(JOB_WORDS, size=n)
     verbs = rng.choice(JOB_VERBS, size=n)
-    # size: a long tail of small jobs and a few large ones (about 3 % with 16-48 workers for 1-3 hours)
-    large = rng.random(n) < 0.03
+    # size: a long tail of small jobs and a few large daily ones on big nodes (docs/simulator.md)
+    large = rng.random(n) < LARGE_JOB_SHARE
     large[:6] = False
-    workers = np.where(large, rng.integers(16, 49, n), np.clip(np.round(np.exp(rng.normal(np.log(3), 0.7, n))), 1, 12))
-    duration = np.where(large, rng.uniform(60, 180, n), np.exp(rng.normal(np.log(15.0), 0.8, size=n)).clip(2, 150))
-    period = np.where(large & (period < 12), 24, period)
+    workers = np.where(
+        large,
+        np.round(16 * 2 ** rng.uniform(0, 2, n)),
+        np.clip(np.round(np.exp(rng.normal(np.log(5), 0.7, n))), 1, 24),
+    )
+    period = np.where(large, 24, period)
+    # a run ends well before the next one starts (at most half the period)
+    duration = np.where(large, rng.uniform(90, 300, n), np.exp(rng.normal(np.log(20.0), 0.8, size=n)).clip(2, 150))
+    duration = np.minimum(duration, 30 * period)
+    node = np.where(large, rng.choice(LARGE_JOB_NODES, n), rng.choice([1, 2, 3, 5, 7, 8], size=n))
     trigger = rng.choice(
         ["CRON", "FILE_ARRIVAL", "PERIODIC", "TABLE_UPDATE", "CONTINUOUS"], size=n, p=[0.78, 0.08, 0.08, 0.04, 0.02]
     )
@@ -352,7 +366,7 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
             "tags_missing_in_billing": (tags > 0) & (rng.random(n) < 0.25),
             "compute": compute,
             "ap_cluster": ap_cluster,
-            "node": rng.choice([1, 2, 3, 5, 7, 8], size=n),
+            "node": node,
             "workers": workers.astype(np.int64),
             "photon": rng.random(n) < 0.4,
             "period_h": period,
@@ -373,8 +387,8 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
                 (20300 + rng.integers(0, 500, n)) * 86_400_000_000,
                 NEVER_US,
             ),
-            # per-minute node metrics for one job in twenty (volume; docs/simulator.md)
-            "monitored": (np.arange(n) % 20 == 0) & ~large,
+            # per-minute node metrics for some daily jobs (volume; docs/simulator.md)
+            "monitored": (np.arange(n) % NODE_TIMELINE_JOB_EVERY == 0) & ~large & (period == 24),
             # runs of about 5 % of jobs are triggered by a run-job task of an orchestrating job
             "triggered_by_task": (rng.random(n) < 0.05) & (np.arange(n) >= 6),
             "bundle": rng.random(n) < 0.3,
@@ -389,6 +403,8 @@ def _pipelines(rng, s, w, principals) -> pd.DataFrame:
     ws[: min(w, n)] = np.arange(min(w, n))
     serverless = rng.random(n) < 0.4
     serverless[:2] = [False, True]
+    continuous = (rng.random(n) < CONTINUOUS_PIPELINE_SHARE) & (np.arange(n) >= 2)
+    period = np.where(continuous, 24, rng.choice([24, 6, 1], size=n, p=[0.5, 0.3, 0.2]))
     words = rng.choice(JOB_WORDS, size=n)
     tags = rng.choice(len(TAG_SETS), size=n, p=_tag_probabilities())
     return pd.DataFrame(
@@ -404,10 +420,15 @@ def _pipelines(rng, s, w, principals) -> pd.DataFrame:
             "edition": rng.choice(["CORE", "PRO", "ADVANCED"], size=n),
             "photon": rng.random(n) < 0.5,
             "node": rng.choice([1, 2, 3, 5], size=n),
-            "workers": rng.integers(1, 6, size=n),
-            "period_h": rng.choice([24, 6, 1], size=n, p=[0.6, 0.25, 0.15]),
+            "workers": np.where(continuous, rng.integers(1, 4, size=n), rng.integers(2, 9, size=n)),
+            "period_h": period,
             "offset_min": rng.integers(0, 60, size=n),
-            "duration_min": np.exp(rng.normal(np.log(20.0), 0.6, size=n)).clip(3, 120),
+            # a continuous pipeline runs all day (one update a day, restarted at its offset minute); a
+            # triggered one for at most 40 % of its period
+            "duration_min": np.where(
+                continuous, 24 * 60 - 10, np.exp(rng.normal(np.log(30.0), 0.6, size=n)).clip(5, 24 * period)
+            ),
+            "continuous": continuous,
             "cluster_id": _cluster_ids(rng, n),
             "create_us": (19450 + rng.integers(0, 400, size=n)) * 86_400_000_000,
         }
@@ -419,7 +440,7 @@ def _warehouses(rng, s, w, principals) -> pd.DataFrame:
     ws = _workspace_index(rng, n, w)
     ws[: min(w, n)] = np.arange(min(w, n))
     wtype = rng.choice(["PRO", "SERVERLESS", "CLASSIC"], size=n, p=[0.4, 0.5, 0.1])
-    size = rng.choice(list(WAREHOUSE_SIZES), size=n, p=[0.25, 0.3, 0.25, 0.15, 0.05])
+    size = rng.choice(list(WAREHOUSE_SIZES), size=n, p=[0.35, 0.35, 0.2, 0.08, 0.02])
     max_clusters = rng.choice([1, 2, 4, 8], size=n)
     words = rng.choice(["bi", "adhoc", "reporting", "dbt", "finance", "genie"], size=n)
     return pd.DataFrame(
@@ -431,7 +452,10 @@ def _warehouses(rng, s, w, principals) -> pd.DataFrame:
             "size": size,
             "min_clusters": np.ones(n, dtype=np.int32),
             "max_clusters": max_clusters.astype(np.int32),
-            "auto_stop": rng.choice([10, 30, 60, 120], size=n, p=[0.2, 0.3, 0.3, 0.2]).astype(np.int32),
+            # serverless warehouses stop after minutes idle (their default is 10), pro and classic later
+            "auto_stop": np.where(
+                wtype == "SERVERLESS", rng.choice([5, 10, 15], size=n), rng.choice([30, 45, 60, 120], size=n)
+            ).astype(np.int32),
             "tags": rng.choice(len(TAG_SETS), size=n, p=_tag_probabilities()),
             "owner": _users_of(principals, ws, rng, sp=False),
             "queries_per_day": rng.gamma(1.5, 1.0, size=n),

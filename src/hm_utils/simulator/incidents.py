@@ -40,8 +40,8 @@ CADENCE: dict[str, Cadence] = {
     "secret_enumeration": Cadence(7),
     "mass_securable_access": Cadence(7),
     "cross_workspace_activity": Cadence(7),
-    "idle_cluster": Cadence(21, 8),
-    "oversized_cluster": Cadence(21, 6),
+    "idle_cluster": Cadence(21, 5),
+    "oversized_cluster": Cadence(21, 4),
     "warehouse_queueing": Cadence(7),
     "stale_table": Cadence(14, 21),
 }
@@ -100,7 +100,7 @@ class IncidentPlan:
     streak_runs: int = 5
     regression_factor: float = 2.5
     cost_spike_factor: int = 6
-    oversized_workers: int = 24
+    oversized_workers: int = 16
 
     @classmethod
     def build(

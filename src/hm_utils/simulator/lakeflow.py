@@ -113,7 +113,8 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
             per_day = np.where(jobs.weekday_only.to_numpy(), 0, per_day)
         for paused in plan.on("stale_table", day):
             per_day[paused.entity] = 0
-        per_day = np.where(_alive(jobs, day), per_day, 0)
+        alive = _alive(jobs, day)
+        per_day = np.where(alive, per_day, 0)
         job = np.repeat(np.arange(n_jobs), per_day)
         slot = np.arange(job.size) - np.repeat(np.cumsum(per_day) - per_day, per_day)
         start = (
@@ -123,7 +124,7 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
             + rng.integers(0, 90 * US_PER_SECOND, job.size)
         )
         trigger = jobs.trigger.to_numpy()[job].astype(object)
-        manual = rng.random(n_jobs) < 0.02
+        manual = (rng.random(n_jobs) < 0.02) & alive
         if manual.any():
             extra = np.flatnonzero(manual)
             job = np.r_[job, extra]
@@ -374,7 +375,7 @@ def job_usage(options: SimulationOptions, account: Account, seg: Segments) -> Us
     node = jobs.node.to_numpy()[job]
     rate = np.where(
         serverless,
-        2.0 + 8.0 * unit_hash(job, 5),
+        (0.6 + 0.8 * unit_hash(job, 5)) * (jobs.workers.to_numpy()[job] + 1),  # serverless sizes like the job
         np.array([t[4] for t in NODE_TYPES])[node] * (jobs.workers.to_numpy()[job] + 1),
     )
     hours = (s1 - s0) / US_PER_HOUR
@@ -667,7 +668,7 @@ def pipeline_tables(
             "tags": tag_catalog().take(pa.array(pipes.tags.to_numpy())),
             "settings.photon": pipes.photon.to_numpy(),
             "settings.development": np.zeros(m, bool),
-            "settings.continuous": np.zeros(m, bool),
+            "settings.continuous": pipes.continuous.to_numpy(),
             "settings.serverless": pipes.serverless.to_numpy(),
             "settings.edition": pa.array(pipes.edition.to_numpy(), pa.string()),
             "settings.channel": repeat_scalar("CURRENT", m),

@@ -172,10 +172,11 @@ def notebook_usage(options: SimulationOptions, account: Account, window: Window)
     starts, ends, owners = [], [], []
     for day in window.days(lead=1):
         rng = day_rng(options, day, "notebooks")
-        active = rng.random(n) < (0.6 if weekday_of(day) < 5 else 0.06)
+        # a user opens a serverless notebook on about one working day in six (most use clusters or SQL)
+        active = rng.random(n) < (0.16 if weekday_of(day) < 5 else 0.02)
         idx = np.flatnonzero(active)
         start = day * US_PER_DAY + (rng.uniform(7.0, 17.0, idx.size) * US_PER_HOUR).astype(np.int64)
-        starts.append(start), ends.append(start + (rng.uniform(0.5, 5.0, idx.size) * US_PER_HOUR).astype(np.int64))
+        starts.append(start), ends.append(start + (rng.uniform(0.5, 3.0, idx.size) * US_PER_HOUR).astype(np.int64))
         owners.append(idx)
     start, end, owner = (np.concatenate(x) for x in (starts, ends, owners))
     piece, s0, s1 = split_into_hours(start, end)
