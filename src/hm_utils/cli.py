@@ -127,6 +127,9 @@ def simulate(
     format_: Annotated[str, typer.Option("--format", help="Export file format (parquet).")] = "parquet",
     defects: Annotated[bool | None, typer.Option("--defects/--no-defects", help="Inject data defects.")] = None,
     incidents: Annotated[bool | None, typer.Option("--incidents/--no-incidents", help="Inject incidents.")] = None,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Then print the cost mix, job spread and event frequencies.")
+    ] = False,
 ) -> None:
     """Simulate a Databricks account's system tables (exact real schemas, labelled incidents)."""
     from hm_utils import simulation
@@ -144,11 +147,15 @@ def simulate(
         defects=defects,
         incidents=incidents,
     )
-    summary = simulation.run_simulation(config, options, out)
-    appended = f" (appended after {summary.appended_after})" if summary.appended_after else ""
-    typer.echo(f"wrote {sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s to {summary.folder}{appended}")
-    for table, rows in sorted(summary.rows.items()):
+    run = simulation.run_simulation(config, options, out)
+    appended = f" (appended after {run.appended_after})" if run.appended_after else ""
+    typer.echo(f"wrote {sum(run.rows.values()):,} rows in {run.seconds:.1f} s to {run.folder}{appended}")
+    for table, rows in sorted(run.rows.items()):
         typer.echo(f"  {table:<56} {rows:>12,}")
+    if summary:
+        from hm_utils.simulator.summary import format_summary
+
+        typer.echo(format_summary(run.folder))
 
 
 @app.command()

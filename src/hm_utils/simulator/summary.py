@@ -70,7 +70,8 @@ def cost_mix(folder: Path, days: int = 30) -> pd.DataFrame:
     usage = priced_usage(folder, days)
     group = usage["product"].map(PRODUCT_GROUPS).fillna("other products")
     jobs = usage["product"] == "JOBS"
-    group = group.mask(jobs, np.where(usage["serverless"].fillna(False), "jobs (serverless)", "jobs (classic)"))
+    serverless = usage["serverless"].astype("boolean").fillna(False).to_numpy(bool)
+    group = group.mask(jobs, np.where(serverless, "jobs (serverless)", "jobs (classic)"))
     mix = usage.groupby(group)["list_cost"].sum().to_frame()
     mix["share"] = mix["list_cost"] / mix["list_cost"].sum()
     mix.index.name = "product"
@@ -208,3 +209,21 @@ def _days_covered(folder: Path) -> int:
     usage = read(folder, "billing.usage", ["usage_date"])["usage_date"]
     first, last = pc.min_max(usage).values()
     return (last.as_py() - first.as_py()).days + 1
+
+
+def format_summary(folder: Path, days: int = 30) -> str:
+    """The cost mix, the job spread and the feature frequencies as plain text tables."""
+    mix = cost_mix(folder, days)
+    total = float(mix["list_cost"].sum())
+    lines = [f"cost mix of the last {days} days (list price): {total:,.0f} in total"]
+    lines += [f"  {row.Index:<24} {row.list_cost:>12,.0f}  {row.share:>6.1%}" for row in mix.itertuples()]
+    spread = job_spread(folder, days)
+    lines.append(
+        f"jobs: {spread['jobs_defined']} defined, {spread['jobs_billed']} billed, {spread['job_list_cost']:,.0f} in total;"
+        f" largest {spread['largest_job']:,.0f}, 90th percentile {spread['p90_job']:,.0f},"
+        f" median {spread['median_job']:,.0f}; the ten largest {spread['top_10_share']:.0%}"
+    )
+    lines.append(f"events and fields public queries look for ({_days_covered(folder)} days):")
+    frequency = feature_frequency(folder)
+    lines += [f"  {row.Index:<52} {row.rows:>10,} {row.per_day:>10,.2f}/day" for row in frequency.itertuples()]
+    return "\n".join(lines)
