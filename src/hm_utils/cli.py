@@ -169,11 +169,33 @@ def bench(
     latency: Annotated[
         bool, typer.Option("--latency", help="Instead: p50/p95 of every table function on 90 days of WORKSPACES.")
     ] = False,
+    two_days: Annotated[
+        bool,
+        typer.Option(
+            "--two-days", help="Instead: check that two consecutive daily builds give the gold of one build over both."
+        ),
+    ] = False,
     set_: SetOption = None,
 ) -> None:
     """Simulate one working day at SCALE and time it through every pipeline step (rows, seconds, memory)."""
     from hm_utils import benchmark
 
+    if two_days:
+        from hm_utils import consecutive_days
+        from hm_utils.spark import get_spark
+
+        config = _config(None, set_)
+        check = consecutive_days.run_two_day_check(
+            get_spark(config),
+            config,
+            consecutive_days.small_account(config),
+            config.home / "two_days",
+            progress=lambda m: typer.echo(m, err=True),
+        )
+        typer.echo(json.dumps(check.as_dict(), indent=2) if as_json else consecutive_days.format_check(check))
+        if not check.identical:
+            raise typer.Exit(1)
+        return
     if engine:
         typer.echo(json.dumps(benchmark.measure_engine_startup(), indent=2))
         return

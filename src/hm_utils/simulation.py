@@ -57,6 +57,18 @@ def _instant(value: Any) -> datetime:
         ) from exc
 
 
+def account_rows(folder: Path) -> dict[str, int]:
+    """Rows per system table in a simulated folder (every part file: what the account holds, whichever
+    run wrote or appended them)."""
+    import pyarrow.dataset as ds
+
+    from hm_utils.system_schema import SYSTEM_TABLES
+
+    return {
+        key: ds.dataset(Path(folder) / key.replace(".", "/"), format="parquet").count_rows() for key in SYSTEM_TABLES
+    }
+
+
 def run_simulation(config: Config, options, out: Path | None = None, spark=None) -> SimulationRun:
     """Simulate into `out`, or (no `out`) into the local simulated account and register its tables."""
     from hm_utils import sources
