@@ -2,8 +2,9 @@
 threshold (an account simulated without incidents raises no alert), and each injected security incident
 crosses the threshold of the detection that looks for it.
 
-The detections are written here from their public definitions (peers.md §5.7, the issue's detection packs
-and the action lists of community_usage.md), per user and clock hour as those queries group, not from the
+The detections are written here from their public definitions (the Databricks security analysis kits and
+detection packs such as databricks-solutions/cybersec-workspace-detection-app and
+andyweaves/system-tables-audit-logs), per user and clock hour as those queries group, not from the
 simulator's code:
 - failed logins: more than 1 login refused (401/403) per user-hour;
 - admin changes: any setAdmin, removeAdmin, setAccountAdmin, changeAccountOwner, or a principal added to or

@@ -31,7 +31,7 @@ from hm_utils.system_schema import SYSTEM_TABLES
 STAMP = "_simulation.json"
 # Bump when a change to the simulator changes its output: an account stamped with another version is
 # written again whole instead of being appended to.
-SIMULATOR_VERSION = 3
+SIMULATOR_VERSION = 4
 
 
 def simulate(out_dir: Path, options: SimulationOptions, append: bool = True) -> SimulationSummary:
@@ -247,11 +247,9 @@ def _spike_targets(account: Account, plan: IncidentPlan) -> list[tuple[int, int,
     ]
 
 
-def _usage_mask(usage: pa.Table, column: str, values: list[str]) -> np.ndarray:
-    field = usage["usage_metadata"].combine_chunks().field(column)
-    return pc.is_in(field, pa.array(values, pa.string())).to_numpy(zero_copy_only=False) & pc.is_valid(field).to_numpy(
-        zero_copy_only=False
-    )
+def _usage_mask(run_ids: pa.Array, values: list[str]) -> np.ndarray:
+    """Usage rows whose `usage_metadata.job_run_id` (`run_ids`) is one of `values`."""
+    return pc.fill_null(pc.is_in(run_ids, pa.array(values, pa.string())), False).to_numpy(zero_copy_only=False)
 
 
 def _record_incidents(
@@ -269,6 +267,7 @@ def _record_incidents(
     snapshot filter) or from the plan, so a record never depends on where the window ends."""
     jobs, ws_ids = account.jobs, account.workspaces.workspace_id.to_numpy()
     prices = t["billing.list_prices"]
+    usage_run_ids = usage["usage_metadata"].combine_chunks().field("job_run_id")
 
     def job_ws(job: int) -> str:
         return ws_ids[jobs.ws.iat[job]]
@@ -282,7 +281,7 @@ def _record_incidents(
         if rows.size == 0:
             continue
         run_ids = [str(r) for r in seg.run_id[rows]]
-        mask = _usage_mask(usage, "job_run_id", run_ids)
+        mask = _usage_mask(usage_run_ids, run_ids)
         dbus, cost, effective = billing.priced_cost(usage, prices, mask)
         truth.add(
             "failure_streak",
@@ -308,7 +307,7 @@ def _record_incidents(
             continue
         r = rows[0]
         hours = (seg.end[r] - seg.start[r]) / US_PER_HOUR
-        mask = _usage_mask(usage, "job_run_id", [str(seg.run_id[r])])
+        mask = _usage_mask(usage_run_ids, [str(seg.run_id[r])])
         dbus, cost, _ = billing.priced_cost(usage, prices, mask)
         usual = float(jobs.duration_min.iat[o.entity]) / 60
         truth.add(

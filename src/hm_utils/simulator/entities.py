@@ -52,7 +52,7 @@ LARGE_JOB_NODES = [3, 5, 7]  # m5d.4xlarge, r5d.2xlarge, i3.2xlarge
 # Streaming pipelines that run around the clock (the rest are triggered every 1, 6 or 24 hours).
 CONTINUOUS_PIPELINE_SHARE = 0.15
 # One daily job in this many has per-minute node_timeline rows (its job clusters); the others only usage.
-NODE_TIMELINE_JOB_EVERY = 10
+NODE_TIMELINE_JOB_EVERY = 20
 WAREHOUSE_SIZES = {"2X_SMALL": 4, "X_SMALL": 6, "SMALL": 12, "MEDIUM": 24, "LARGE": 40}
 TAG_SETS: list[dict[str, str] | None] = [
     None,
@@ -295,7 +295,9 @@ def _all_purpose_clusters(rng, s, w, principals) -> pd.DataFrame:
             "hours": rng.uniform(2.0, 6.0, size=n),
             "weekend_prob": rng.choice([0.05, 0.15, 0.6], size=n, p=[0.6, 0.3, 0.1]),
             "load": rng.beta(2.0, 3.0, size=n),
-            "monitored": np.arange(n) < max(6, int(40 * min(1.0, s * 50))) if n else np.zeros(0, bool),
+            # per-minute node_timeline rows: a few clusters (4 at the default scale), candidates of the idle
+            # and oversized incidents
+            "monitored": np.arange(n) < max(4, int(40 * min(1.0, s * 50))) if n else np.zeros(0, bool),
             "create_us": (19500 + rng.integers(0, 300, size=n)) * 86_400_000_000,
         }
     )
@@ -320,12 +322,16 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
     compute[:6] = ["JOB_CLUSTER", "JOB_CLUSTER", "SERVERLESS", "ALL_PURPOSE", "JOB_CLUSTER", "JOB_CLUSTER"]
     ap_cluster = np.full(n, -1)
     for i in np.flatnonzero(compute == "ALL_PURPOSE"):
+        # on a cluster of the job's workspace, one without node metrics where there is one (a job keeps a
+        # cluster busy: the monitored ones stay candidates of the idle and oversized incidents)
         pool = np.flatnonzero(clusters.ws.to_numpy() == ws[i])
+        unmonitored = pool[~clusters.monitored.to_numpy()[pool]]
+        pool = unmonitored if unmonitored.size else pool
         if pool.size == 0:
             compute[i] = "JOB_CLUSTER"
         else:
             ap_cluster[i] = rng.choice(pool)
-    period = rng.choice([24, 12, 6, 4, 1], size=n, p=[0.7, 0.1, 0.08, 0.07, 0.05])
+    period = rng.choice([24, 12, 6, 4, 1], size=n, p=[0.8, 0.08, 0.06, 0.04, 0.02])
     period[:6] = [24, 4, 24, 6, 24, 12]
     fail_prob = rng.choice([0.01, 0.03, 0.08], size=n, p=[0.6, 0.3, 0.1])
     fail_prob[:6] = 0.01
