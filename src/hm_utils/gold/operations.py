@@ -95,6 +95,17 @@ PERMISSION_ACTIONS = (
     "transferObjectOwnership",
     "changeSecurableOwner",
     "updateSharePermissions",
+    "putAcl",
+    "resetJobAcl",
+    "changeDatabricksSqlAcl",
+    "changeDatabricksWorkspaceAcl",
+    "changeWorkspaceAcl",
+    "changeDbTokenAcl",
+    "changeFeatureTableAcl",
+    "changeIamRoleAcl",
+    "changeInferenceEndpointAcl",
+    "changePasswordAcl",
+    "changeServicePrincipalAcls",
 )
 TOKEN_ACTIONS = (
     "generateDbToken",
@@ -116,6 +127,7 @@ DOWNLOAD_ACTIONS = (
     "filesGet",
     "downloadArtifact",
     "getModelVersionDownloadUri",
+    "getModelVersionSignedDownloadUri",
     "downloadFile",
 )
 # request_params keys naming the Unity Catalog securable an event touched, first present wins.
