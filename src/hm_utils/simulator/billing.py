@@ -23,6 +23,7 @@ from hm_utils.simulator.common import (
     dates,
     decimals,
     hashed_uuids,
+    keep_rows,
     repeat_scalar,
     stable_int,
     timestamps,
@@ -163,7 +164,7 @@ def assemble_usage(
     kept, kept_arrival = [], []
     for (table, day), arrival in zip(tables, arrivals, strict=True):
         mask = day >= window.first_day
-        kept.append(table.filter(pa.array(mask)))
+        kept.append(keep_rows(table, mask))
         kept_arrival.append(arrival[mask])
     return pa.concat_tables(kept), np.concatenate(kept_arrival)
 
@@ -173,7 +174,7 @@ def visible_usage(usage: pa.Table, arrival: np.ndarray, window: Window) -> pa.Ta
     keep = arrival <= window.end_us
     if window.after_us is not None:
         keep &= arrival > window.after_us
-    return usage.filter(pa.array(keep))
+    return keep_rows(usage, keep)
 
 
 def list_prices(options: SimulationOptions, account_id: str, skus: list[str], window: Window) -> pa.Table:

@@ -312,6 +312,12 @@ def _to_arrow(value: object, arrow_type: pa.DataType, n: int, path: str) -> pa.A
     return array
 
 
+def keep_rows(table: pa.Table, keep: np.ndarray) -> pa.Table:
+    """The rows of `table` where `keep` is true (the table itself when all are: filtering nested
+    columns is costly, and most snapshot filters keep every row)."""
+    return table if bool(np.all(keep)) else table.filter(pa.array(keep))
+
+
 def repeat_scalar(value: str | None, n: int) -> pa.Array:
     """A string array of `n` copies of `value`."""
     return pa.repeat(pa.scalar(value, pa.string()), n)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from hm_utils.simulator.common import US_PER_MINUTE, Window, stable_int, unit_hash
+from hm_utils.simulator.common import US_PER_MINUTE, Window, keep_rows, stable_int, unit_hash
 
 
 @dataclass(frozen=True)
@@ -71,4 +71,4 @@ def visible(table_key: str, table: pa.Table, window: Window) -> pa.Table:
         keep &= event >= window.start_us
     if window.after_us is not None:
         keep &= arrival > window.after_us
-    return table.filter(pa.array(keep))
+    return keep_rows(table, keep)
