@@ -11,7 +11,7 @@ import pytest
 from hm_utils import consecutive_days
 from hm_utils.simulator import SimulationOptions
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.slow]  # builds a small account three times
 
 # Small enough for a couple of minutes: one workspace pair, five days, every kind of table and late rows.
 ACCOUNT = SimulationOptions(workspaces=2, days=5, end=datetime(2026, 11, 24, 6, 0), seed=11, scale=0.0005)
