@@ -29,32 +29,16 @@ def options_from_config(config: Config, **given: Any):
 
     settings = dict(config.get("simulation", {}) or {})
     settings.update({key: value for key, value in given.items() if value is not None})
-    end = settings.get("end")
+    end = clock.parse_instant(settings.get("end"), "simulation.end", "null to follow clock.now")
     return SimulationOptions(
         workspaces=int(settings["workspaces"]),
         days=int(settings["days"]),
-        end=_instant(end) if end else clock.now(config),
+        end=end or clock.hour(config),
         seed=int(settings["seed"]),
         scale=float(settings["scale"]),
         defects=bool(settings.get("defects", True)),
         incidents=bool(settings.get("incidents", True)),
     )
-
-
-def _instant(value: Any) -> datetime:
-    """`simulation.end` as a naive UTC datetime ('YYYY-MM-DD' means that day's midnight)."""
-    from hm_utils.errors import ConfigError
-
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    try:
-        return datetime.fromisoformat(str(value).strip())
-    except ValueError as exc:
-        raise ConfigError(
-            f"simulation.end '{value}' is not a date or time",
-            where="params: simulation.end",
-            fix="write it as 'YYYY-MM-DD HH:MM' (UTC), or null to follow clock.now",
-        ) from exc
 
 
 def account_rows(folder: Path) -> dict[str, int]:

@@ -30,7 +30,8 @@ class SimulationOptions:
     """What to simulate: account size, window, seed, volume and injected problems.
 
     `end` is the account's "now" (naive UTC): every table holds what it would show at that instant,
-    i.e. events up to `end` minus the table's latency (see `latency`). None means the current time.
+    i.e. events up to `end` minus the table's latency (see `latency`). None means the start of the
+    current hour (`hm simulate` and the simulate step pass `clock.now`'s hour).
     The window starts at midnight `days - 1` days before `end`'s date. `scale` sets rows per day
     independent of the workspace count: at 1.0 one day holds about 500,000 billing.usage rows,
     50,000 job_run_timeline rows, 1,000,000 access.audit rows and 100,000 query.history rows.
@@ -115,9 +116,10 @@ class Window:
 
 
 def resolve_end(options: SimulationOptions) -> datetime:
-    """The account's "now": `options.end`, else the current UTC time (to the minute)."""
-    end = options.end or datetime.now(timezone.utc).replace(tzinfo=None)
-    return end.replace(second=0, microsecond=0)
+    """The account's "now" to the minute: `options.end`, else the start of the current UTC hour."""
+    if options.end is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    return options.end.replace(second=0, microsecond=0)
 
 
 def to_us(moment: datetime) -> int:
