@@ -71,7 +71,8 @@ def test_text_settings_keep_every_character_the_command_line_accepts():
 
 def test_typed_values_are_read_as_their_key_type():
     config = config_module.load(
-        "ci", ["gold.discount_pct=12.5", "silver.earliest_date=2026-11-01", "gold.full_refresh=true", "source.path=null"]
+        "ci",
+        ["gold.discount_pct=12.5", "silver.earliest_date=2026-11-01", "gold.full_refresh=true", "source.path=null"],
     )
     assert config.get("gold.discount_pct") == 12.5
     assert config.get("silver.earliest_date") == date(2026, 11, 1)
