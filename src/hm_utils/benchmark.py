@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psutil
@@ -107,7 +107,7 @@ def run_benchmark(
         workspaces=workspaces,
         days=1,
         scale=scale,
-        end_date=day,
+        end=datetime.combine(day + timedelta(days=1), datetime.min.time()),
         defects=True,
         incidents=False,
     )

@@ -125,8 +125,11 @@ def simulate(
     set_: SetOption = None,
     workspaces: Annotated[int | None, typer.Option(help="Number of workspaces.")] = None,
     days: Annotated[int | None, typer.Option(help="Days of history.")] = None,
-    end_date: Annotated[
-        str | None, typer.Option(help="Last simulated day, YYYY-MM-DD (default: yesterday UTC).")
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="The account's now, 'YYYY-MM-DD HH:MM' UTC (default: clock.now); tables lag it by their latency."
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed: same seed and options, same data.")] = None,
     scale: Annotated[float | None, typer.Option(help="Volume; 1.0 = one day of a large account.")] = None,
@@ -134,21 +137,29 @@ def simulate(
     format_: Annotated[str, typer.Option("--format", help="Export file format (parquet).")] = "parquet",
     defects: Annotated[bool | None, typer.Option("--defects/--no-defects", help="Inject data defects.")] = None,
     incidents: Annotated[bool | None, typer.Option("--incidents/--no-incidents", help="Inject incidents.")] = None,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Then print the cost mix, job spread and event frequencies.")
+    ] = False,
 ) -> None:
     """Simulate a Databricks account's system tables (exact real schemas, labelled incidents)."""
     from hm_utils import simulation
 
     if format_ != "parquet":
         raise HealthMonitorError(f"unsupported format '{format_}'", where="--format", fix="use --format parquet")
-    given = {"workspaces": workspaces, "days": days, "end_date": end_date, "seed": seed, "scale": scale}
+    given = {"workspaces": workspaces, "days": days, "end": end, "seed": seed, "scale": scale}
     given |= {"defects": defects, "incidents": incidents}
     options_set = {f"simulation.{name}": value for name, value in given.items() if value is not None}
     config = _config(env, [*(set_ or []), *(f"{key}={value}" for key, value in options_set.items())])
     options = simulation.options_from_config(config)
-    summary = simulation.run_simulation(config, options, out)
-    typer.echo(f"wrote {sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s to {summary.folder}")
-    for table, rows in sorted(summary.rows.items()):
+    run = simulation.run_simulation(config, options, out)
+    appended = f" (appended after {run.appended_after})" if run.appended_after else ""
+    typer.echo(f"wrote {sum(run.rows.values()):,} rows in {run.seconds:.1f} s to {run.folder}{appended}")
+    for table, rows in sorted(run.rows.items()):
         typer.echo(f"  {table:<56} {rows:>12,}")
+    if summary:
+        from hm_utils.simulator.summary import format_summary
+
+        typer.echo(format_summary(run.folder))
 
 
 @app.command()
@@ -170,6 +181,12 @@ def bench(
             " two checkouts' outputs are equal when a change keeps what the kit computes.",
         ),
     ] = False,
+    two_days: Annotated[
+        bool,
+        typer.Option(
+            "--two-days", help="Instead: check that two consecutive daily builds give the gold of one build over both."
+        ),
+    ] = False,
     env: EnvOption = None,
     set_: SetOption = None,
 ) -> None:
@@ -178,6 +195,22 @@ def bench(
 
     if gold_totals:
         typer.echo(json.dumps(benchmark.gold_totals(_config(env, set_)), indent=2, sort_keys=True, default=str))
+        return
+    if two_days:
+        from hm_utils import consecutive_days
+        from hm_utils.spark import get_spark
+
+        config = _config(env, set_)
+        check = consecutive_days.run_two_day_check(
+            get_spark(config),
+            config,
+            consecutive_days.small_account(config),
+            config.home / "two_days",
+            progress=lambda m: typer.echo(m, err=True),
+        )
+        typer.echo(json.dumps(check.as_dict(), indent=2) if as_json else consecutive_days.format_check(check))
+        if not check.identical:
+            raise typer.Exit(1)
         return
     if engine:
         typer.echo(json.dumps(benchmark.measure_engine_startup(), indent=2))

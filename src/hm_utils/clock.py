@@ -15,7 +15,12 @@ from hm_utils.errors import ConfigError
 
 def pinned(config: Config) -> datetime | None:
     """The pinned instant (naive UTC), or None when the kit follows the real clock."""
-    value = config.get("clock.now")
+    return parse_instant(config.get("clock.now"), "clock.now", "null for the real time")
+
+
+def parse_instant(value: object, key: str, unset: str) -> datetime | None:
+    """A setting holding an instant as naive UTC ('YYYY-MM-DD' is that day's midnight; None or '' is None);
+    a ConfigError naming `key` when it is no date or time (`unset` says what null means)."""
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
@@ -26,9 +31,9 @@ def pinned(config: Config) -> datetime | None:
         parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
     except ValueError as exc:
         raise ConfigError(
-            f"clock.now '{value}' is not a date or time",
-            where="params: clock.now",
-            fix="write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (UTC), or null for the real time",
+            f"{key} '{value}' is not a date or time",
+            where=f"params: {key}",
+            fix=f"write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (UTC), or {unset}",
         ) from exc
     return parsed.astimezone(timezone.utc).replace(tzinfo=None) if parsed.tzinfo else parsed
 
@@ -36,6 +41,12 @@ def pinned(config: Config) -> datetime | None:
 def now(config: Config) -> datetime:
     """The present instant as naive UTC."""
     return pinned(config) or datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def hour(config: Config) -> datetime:
+    """The start of the present hour (naive UTC): the simulated account's default "now", so every run
+    within an hour sees the same snapshot."""
+    return now(config).replace(minute=0, second=0, microsecond=0)
 
 
 def today(config: Config) -> date:

@@ -90,7 +90,6 @@ NULLABLE = {
     "spark.local.port": "whole number",
     "spark.databricks.profile": "text",
     "spark.databricks.cluster_id": "text",
-    "simulation.end_date": "date",
     "semantic.genie.warehouse_id": "text",
     "semantic.genie.parent_path": "text",
     "reports.discount_pct": "number",
@@ -164,6 +163,7 @@ def check_values(config: Config, base: Mapping[str, Any], sources: Mapping[str, 
                 f"setting {dotted} = {value!r} is not one of {', '.join(choices)}", where=where, fix="use one of them"
             )
     clock.pinned(config)  # a ConfigError when clock.now is not a date or time
+    clock.parse_instant(config.get("simulation.end"), "simulation.end", "null to follow clock.now")
 
 
 def _known(dotted: str, base: Mapping[str, Any], where: str) -> None:

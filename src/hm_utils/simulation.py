@@ -4,7 +4,7 @@ simulated account (registered as `<schemas.simulated>_<schema>.<table>` tables).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ class SimulationRun:
     rows: dict[str, int]
     seconds: float
     registered: list[str]
+    appended_after: datetime | None = None
 
 
 def options_from_config(config: Config, **given: Any):
@@ -28,16 +29,28 @@ def options_from_config(config: Config, **given: Any):
 
     settings = dict(config.get("simulation", {}) or {})
     settings.update({key: value for key, value in given.items() if value is not None})
-    end = settings.get("end_date")
+    end = clock.parse_instant(settings.get("end"), "simulation.end", "null to follow clock.now")
     return SimulationOptions(
         workspaces=int(settings["workspaces"]),
         days=int(settings["days"]),
-        end_date=date.fromisoformat(str(end)) if end else clock.today(config) - timedelta(days=1),
+        end=end or clock.hour(config),
         seed=int(settings["seed"]),
         scale=float(settings["scale"]),
         defects=bool(settings.get("defects", True)),
         incidents=bool(settings.get("incidents", True)),
     )
+
+
+def account_rows(folder: Path) -> dict[str, int]:
+    """Rows per system table in a simulated folder (every part file: what the account holds, whichever
+    run wrote or appended them)."""
+    import pyarrow.dataset as ds
+
+    from hm_utils.system_schema import SYSTEM_TABLES
+
+    return {
+        key: ds.dataset(Path(folder) / key.replace(".", "/"), format="parquet").count_rows() for key in SYSTEM_TABLES
+    }
 
 
 def run_simulation(config: Config, options, out: Path | None = None, spark=None) -> SimulationRun:
@@ -47,7 +60,6 @@ def run_simulation(config: Config, options, out: Path | None = None, spark=None)
 
     folder = out.resolve() if out else sources.simulated_folder(config)
     summary = simulate(folder, options)
-    sources.write_simulation_stamp(folder, options)
     registered: list[str] = []
     if out is None:
         if spark is None:
@@ -55,4 +67,4 @@ def run_simulation(config: Config, options, out: Path | None = None, spark=None)
 
             spark = get_spark(config)
         registered = sources.register_simulated(spark, config, folder)
-    return SimulationRun(folder, dict(summary.rows), float(summary.seconds), registered)
+    return SimulationRun(folder, dict(summary.rows), float(summary.seconds), registered, summary.appended_after)

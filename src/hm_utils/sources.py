@@ -3,7 +3,6 @@ export folder laid out as `<schema>/<table>/` parquet files (`hm run --source pa
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -38,20 +37,15 @@ def simulated_folder(config: Config) -> Path:
     return config.home / "simulated"
 
 
-SIMULATION_STAMP = "_simulation.json"
-
-
-def write_simulation_stamp(folder: Path, options) -> None:
-    """Record the options a simulated folder was generated with (see :func:`describe_source`)."""
-    stamp = {key: str(value) for key, value in dataclasses.asdict(options).items()}
-    (folder / SIMULATION_STAMP).write_text(json.dumps(stamp, sort_keys=True))
+SIMULATION_STAMP = "_simulation.json"  # written by the simulator: the account a folder holds and its end
 
 
 def describe_source(config: Config) -> str:
     """Where the source rows come from; stored in bronze's `_hm_source`.
 
     Bronze reloads a table whole when this changes. A simulated account is identified by the
-    options it was generated with, because its incidents move with the simulated end date.
+    account in its stamp (seed, size, first day...), not by its end: appending a day keeps the
+    source the same, so bronze ingests only the new rows.
     """
     kind = config.get("source.kind")
     if kind == "parquet":
@@ -59,7 +53,8 @@ def describe_source(config: Config) -> str:
     if kind == "simulated":
         folder = simulated_folder(config)
         stamp = folder / SIMULATION_STAMP
-        digest = hashlib.sha1(stamp.read_bytes()).hexdigest()[:12] if stamp.is_file() else "unstamped"
+        account = json.loads(stamp.read_text()).get("account") if stamp.is_file() else None
+        digest = hashlib.sha1(json.dumps(account, sort_keys=True).encode()).hexdigest()[:12] if account else "unstamped"
         return f"simulated:{folder}#{digest}"
     return f"system:{config.get('source.system_catalog')}"
 

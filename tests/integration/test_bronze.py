@@ -4,7 +4,7 @@ missing tables, and schema drift. Uses its own schemas so the shared test accoun
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import datetime, timedelta, timezone
 
 import pyarrow.parquet as pq
 import pytest
@@ -14,7 +14,7 @@ from hm_utils.simulator import SimulationOptions, simulate
 
 pytestmark = pytest.mark.engine
 
-END = date(2026, 3, 10)
+END = datetime(2026, 3, 11, 6, 0)  # the account's now: 2026-03-10 complete, 06:00 of the next day
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def _bronze_rows(spark, config):
 
 
 def test_bronze_equals_the_export_and_reruns_change_nothing(spark, parquet_config, export):
-    simulate(export, SimulationOptions(workspaces=2, days=3, end_date=END, seed=7, scale=0.001))
+    simulate(export, SimulationOptions(workspaces=2, days=3, end=END, seed=7, scale=0.001))
     bronze.ingest_all(spark, parquet_config, "first")
     first = _bronze_rows(spark, parquet_config)
     for key in tables.keys(parquet_config, "source"):
@@ -80,7 +80,7 @@ def _column_encodings(spark, config, key):
 
 
 def test_tables_are_ingested_largest_first(monkeypatch, spark, parquet_config, export):
-    simulate(export, SimulationOptions(workspaces=1, days=2, end_date=END, seed=5, scale=0.001))
+    simulate(export, SimulationOptions(workspaces=1, days=2, end=END, seed=5, scale=0.001))
     started = []
     monkeypatch.setattr(bronze, "ingest_table", lambda spark, config, key, run_id: started.append(key))
     monkeypatch.setattr(bronze, "write_ingest_log", lambda *args: None)
@@ -95,21 +95,26 @@ def test_tables_are_ingested_largest_first(monkeypatch, spark, parquet_config, e
 
 def test_late_rows_are_picked_up_exactly_once(spark, parquet_config, export):
     options = dict(workspaces=2, days=4, seed=11, scale=0.001, defects=False, incidents=False)
-    simulate(export, SimulationOptions(end_date=END, **options))
+    simulate(export, SimulationOptions(end=END, **options))
     bronze.ingest_all(spark, parquet_config, "day-1")
-    simulate(export, SimulationOptions(end_date=date(2026, 3, 11), **options))
+    simulate(export, SimulationOptions(end=END + timedelta(days=1), **options))  # appends the next day
     bronze.ingest_all(spark, parquet_config, "day-2")
     usage = io.read_table(spark, parquet_config, "bronze.billing_usage")
-    late = usage.where(
-        "ingestion_date > usage_date and ingestion_date = date'2026-03-11' and usage_date < date'2026-03-11'"
-    )
-    assert late.count() > 0, "the simulator should deliver some rows late"
+    # rows of the appended day for usage hours more than a day before the first end: late arrivals
+    appended = pq.ParquetDataset(list((export / "billing" / "usage").glob("part-2*.parquet"))).read()
+    hours = appended["usage_start_time"].cast("int64").to_numpy()
+    late_ids = appended["record_id"].to_numpy(zero_copy_only=False)[
+        hours < (END - timedelta(days=1)).replace(tzinfo=timezone.utc).timestamp() * 1e6
+    ]
+    assert late_ids.size > 0, "the simulator should deliver some rows late"
+    ingested = usage.where(usage.record_id.isin(list(late_ids))).groupBy("record_id").count().collect()
+    assert len(ingested) == late_ids.size and {row["count"] for row in ingested} == {1}
     assert usage.count() == _folder_rows(export, "billing.usage")
     assert usage.select("record_id").distinct().count() == usage.count(), "a row was ingested twice"
 
 
 def test_missing_source_table_gives_warning_and_empty_table(spark, parquet_config, export):
-    simulate(export, SimulationOptions(workspaces=1, days=2, end_date=END, seed=3, scale=0.001))
+    simulate(export, SimulationOptions(workspaces=1, days=2, end=END, seed=3, scale=0.001))
     shutil.rmtree(export / "serving" / "endpoint_usage")
     spark.sql(f"drop table if exists {tables.full_name(parquet_config, 'bronze.serving_endpoint_usage')}")
     reports = bronze.ingest_all(spark, parquet_config, "missing", only=["source.serving_endpoint_usage"])
@@ -121,8 +126,8 @@ def test_missing_source_table_gives_warning_and_empty_table(spark, parquet_confi
 
 def test_a_new_source_replaces_what_came_from_the_old_one(spark, parquet_config, tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
-    simulate(first, SimulationOptions(workspaces=2, days=5, end_date=END, seed=1, scale=0.001))
-    simulate(second, SimulationOptions(workspaces=1, days=2, end_date=END, seed=2, scale=0.001))
+    simulate(first, SimulationOptions(workspaces=2, days=5, end=END, seed=1, scale=0.001))
+    simulate(second, SimulationOptions(workspaces=1, days=2, end=END, seed=2, scale=0.001))
     bronze.ingest_all(spark, parquet_config.with_overrides({"source.path": str(first)}), "a")
     switched = parquet_config.with_overrides({"source.path": str(second)})
     bronze.ingest_all(spark, switched, "b", only=["source.billing_usage"])

@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from hm_utils import gold, io, sources
+from hm_utils import clock, gold, io, sources
 from hm_utils.gold import models
 
 pytestmark = pytest.mark.engine
@@ -17,8 +17,17 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture(scope="module")
 def incidents(account, config) -> dict[str, pd.Series]:
+    """The latest injected incident of each type; job incidents whose cost is final by now (the last
+    usage row of their runs has arrived), so their cost can be compared with gold's."""
     truth = pd.read_parquet(sources.simulated_folder(config) / "_ground_truth" / "incidents")
-    return {row.incident_type: row for row in truth.itertuples()}
+    now = pd.Timestamp(clock.now(config), tz="UTC")
+
+    def settled(row) -> bool:
+        final = details(row).get("cost_final_at")
+        return final is None or pd.Timestamp(final, tz="UTC") <= now
+
+    rows = sorted(truth.itertuples(), key=lambda row: row.start_time)
+    return {row.incident_type: row for row in rows if settled(row)}
 
 
 def details(incident) -> dict:

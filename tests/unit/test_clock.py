@@ -40,7 +40,7 @@ def test_pinned_clock_accepts_dates_and_times(value, expected):
 
 def test_a_pinned_clock_fixes_every_relative_date():
     config = _config("2026-03-04 05:06")
-    assert simulation.options_from_config(config).end_date == date(2026, 3, 3)
+    assert simulation.options_from_config(config).end == datetime(2026, 3, 4, 5), "the account's now: the clock's hour"
     assert page.default_end(config) == date(2026, 3, 3)
     rendered = assets.render_function(config, "get_failed_jobs")
     assert "current_date()" not in rendered and "date'2026-03-04'" in rendered
@@ -57,3 +57,13 @@ def test_unpinned_deploy_keeps_the_current_date_functions():
 def test_a_bad_pinned_clock_names_the_setting():
     with pytest.raises(ConfigError, match="clock.now"):
         clock.now(_config("next tuesday"))
+
+
+def test_an_explicit_simulation_end_overrides_the_clock():
+    config = config_module.load("local", {"clock.now": "2026-03-04 05:06", "simulation.end": "2026-02-01 12:30"})
+    assert simulation.options_from_config(config).end == datetime(2026, 2, 1, 12, 30)
+
+
+def test_a_bad_simulation_end_names_the_setting():
+    with pytest.raises(ConfigError, match="simulation.end"):
+        config_module.load("local", {"simulation.end": "yesterday"})

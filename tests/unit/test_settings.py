@@ -48,7 +48,8 @@ def test_an_unknown_key_in_an_environment_file_names_the_file(tmp_path):
         ("simulation.days=-1", "setting simulation.days = -1 must be at least 1"),
         ("simulation.days=2.5", "setting simulation.days = 2.5 is not a whole number"),
         ("simulation.scale=0", "setting simulation.scale = 0 must be above 0"),
-        ("simulation.end_date=2026-13-01", "setting simulation.end_date = '2026-13-01' is not a date"),
+        ("silver.earliest_date=2026-13-01", "setting silver.earliest_date = '2026-13-01' is not a date"),
+        ("simulation.end=2026-13-01", "simulation.end '2026-13-01' is not a date or time"),
         ("gold.full_refresh=maybe", "setting gold.full_refresh = 'maybe' is not true or false"),
         ("gold.price_field=cheapest", "setting gold.price_field = 'cheapest' is not one of effective_list"),
         ("gold.tag_keys=[team, env", "setting gold.tag_keys = '[team, env' is not a list"),
@@ -70,16 +71,17 @@ def test_text_settings_keep_every_character_the_command_line_accepts():
 
 def test_typed_values_are_read_as_their_key_type():
     config = config_module.load(
-        "ci", ["gold.discount_pct=12.5", "simulation.end_date=2026-11-01", "gold.full_refresh=true", "source.path=null"]
+        "ci",
+        ["gold.discount_pct=12.5", "silver.earliest_date=2026-11-01", "gold.full_refresh=true", "source.path=null"],
     )
     assert config.get("gold.discount_pct") == 12.5
-    assert config.get("simulation.end_date") == date(2026, 11, 1)
+    assert config.get("silver.earliest_date") == date(2026, 11, 1)
     assert config.get("gold.full_refresh") is True
     assert config.get("source.path") is None
 
 
 def test_overrides_reach_the_notebooks_unchanged_as_json():
-    given = ["semantic.genie.title_prefix=a;b=c", "simulation.end_date=2026-11-01", "gold.tag_keys=[team, env]"]
+    given = ["semantic.genie.title_prefix=a;b=c", "simulation.end=2026-11-01 06:00", "gold.tag_keys=[team, env]"]
     config = config_module.load("ci", given)
     text = config_module.overrides_json(config.overrides)
     assert config_module.load("ci", text).data == config.data

@@ -1,7 +1,7 @@
 """hm_utils.simulator: schemas, determinism, incidents with evidence, cross-table consistency."""
 
 import json
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -14,8 +14,8 @@ from hm_utils import system_schema as ss
 from hm_utils.simulator import INCIDENT_TYPES, SimulationOptions, simulate
 from hm_utils.simulator.defects import DRIFT_COLUMN
 
-END = date(2026, 11, 25)
-BASE = dict(workspaces=2, days=21, end_date=END, seed=7, scale=0.002)
+END = datetime(2026, 11, 25, 6, 0)
+BASE = dict(workspaces=2, days=21, end=END, seed=7, scale=0.002)
 
 
 def read(out, key):
@@ -59,7 +59,7 @@ def test_schema_with_defects_only_adds_the_drift_column(sim, key):
 def test_summary_counts_rows(sim):
     out, summary = sim
     assert summary.rows["billing.usage"] == read(out, "billing.usage").num_rows > 0
-    assert summary.incidents == len(INCIDENT_TYPES)
+    assert summary.incidents == read(out, "_ground_truth.incidents").num_rows
 
 
 def test_deterministic(tmp_path):
@@ -71,19 +71,22 @@ def test_deterministic(tmp_path):
 
 
 def incidents(out):
+    """The latest incident of each type (records are sorted by id: type, then start)."""
     table = read(out, "_ground_truth.incidents").to_pylist()
-    return {r["incident_type"]: r for r in table}
+    return {r["incident_type"]: r for r in sorted(table, key=lambda r: r["incident_id"])}
 
 
-def test_every_incident_type_inside_window(sim):
+def test_every_incident_type_inside_window_and_the_weekly_ones_in_the_last_week(sim):
     found = incidents(sim[0])
-    assert set(found) == set(INCIDENT_TYPES)
-    start = END - timedelta(days=BASE["days"] - 1)
+    # a user active in 5+ workspaces needs 5 workspaces: this account has 2
+    assert set(found) == set(INCIDENT_TYPES) - {"cross_workspace_activity"}
+    start = (END - timedelta(days=BASE["days"] - 1)).date()
     for kind, record in found.items():
-        assert start <= record["start_time"].date() <= END, kind
-    last5 = END - timedelta(days=4)
+        assert start <= record["start_time"].date() <= END.date(), kind
+        assert record["start_time"].replace(tzinfo=None) <= END, kind
+    week = END - timedelta(days=7)
     for kind in ("brute_force_login", "admin_privilege_grant", "mass_download", "failure_streak"):
-        assert found[kind]["start_time"].date() >= last5, kind
+        assert found[kind]["start_time"].replace(tzinfo=None) >= week, kind
 
 
 def test_failure_streak_runs_fail_on_final_slice_and_cost_matches(sim):
@@ -107,8 +110,11 @@ def test_failure_streak_runs_fail_on_final_slice_and_cost_matches(sim):
         ]
         assert len(p) == 1
         cost += row.usage_quantity * p.iloc[0].pricing["default"]
-    assert float(cost) == pytest.approx(details["list_cost_usd"], abs=1e-6)
-    assert float(mine.usage_quantity.sum()) == pytest.approx(details["total_dbus"])
+    if datetime.fromisoformat(details["cost_final_at"]) <= END:  # every usage row of the runs has arrived
+        assert float(cost) == pytest.approx(details["list_cost_usd"], abs=1e-6)
+        assert float(mine.usage_quantity.sum()) == pytest.approx(details["total_dbus"])
+    else:
+        assert float(mine.usage_quantity.sum()) <= details["total_dbus"] + 1e-9
 
 
 def test_brute_force_and_mass_download_evidence(sim):
@@ -126,7 +132,7 @@ def test_brute_force_and_mass_download_evidence(sim):
     per_hour = user_dl.groupby(user_dl.event_time.dt.floor("h")).size()
     assert per_hour.max() >= 100
     grant = audit[audit.request_params.map(lambda p: dict(p or []).get("targetGroupName") == "admins")]
-    assert len(grant) == 1 and grant.iloc[0].audit_level == "ACCOUNT_LEVEL" and grant.iloc[0].workspace_id == "0"
+    assert len(grant) >= 1 and (grant.audit_level == "ACCOUNT_LEVEL").all() and (grant.workspace_id == "0").all()
 
 
 def test_cost_spike_is_several_times_median(sim):
@@ -141,7 +147,7 @@ def test_cluster_queueing_runaway_regression_stale_evidence(sim):
     assert found["oversized_cluster"]["magnitude"] < 15
     clusters = read(out, "compute.clusters").to_pandas()
     big = clusters[clusters.cluster_id == found["oversized_cluster"]["entity_id"]]
-    assert big.worker_count.max() == 32
+    assert big.worker_count.max() == json.loads(found["oversized_cluster"]["details"])["workers"]
     assert found["runaway_job"]["magnitude"] >= 10
     assert found["duration_regression"]["magnitude"] >= 2
     assert found["stale_table"]["magnitude"] >= 5
@@ -159,7 +165,7 @@ def test_cross_table_consistency(clean):
     assert pc.all(pc.is_valid(pc.drop_null(meta.field("job_id")))).as_py()
     warehouses = set(read(clean, "compute.warehouses")["warehouse_id"].to_pylist())
     history = read(clean, "query.history")
-    assert set(history["compute"].combine_chunks().field("warehouse_id").to_pylist()) <= warehouses
+    assert set(pc.drop_null(history["compute"].combine_chunks().field("warehouse_id")).to_pylist()) <= warehouses
     assert set(pc.drop_null(meta.field("warehouse_id")).to_pylist()) <= warehouses
     clusters = set(read(clean, "compute.clusters")["cluster_id"].to_pylist())
     assert set(pc.drop_null(meta.field("cluster_id")).to_pylist()) <= clusters
@@ -199,10 +205,10 @@ def test_corrections_negate_originals(clean):
     assert (df.usage_quantity.map(lambda q: q.as_tuple().exponent >= -18)).all()
 
 
-def test_extending_end_date_keeps_earlier_originals(tmp_path):
+def test_extending_the_end_keeps_earlier_originals(tmp_path):
     opts = dict(BASE, days=6, incidents=False, defects=False)
     simulate(tmp_path / "a", SimulationOptions(**opts))
-    simulate(tmp_path / "b", SimulationOptions(**{**opts, "days": 7, "end_date": END + timedelta(days=1)}))
+    simulate(tmp_path / "b", SimulationOptions(**{**opts, "days": 7, "end": END + timedelta(days=1)}))
     a = read(tmp_path / "a", "billing.usage").to_pandas()
     b = read(tmp_path / "b", "billing.usage").to_pandas()
     a = a[a.record_type == "ORIGINAL"].set_index("record_id").sort_index()
@@ -217,7 +223,7 @@ def test_defect_ground_truth(sim):
         defects.defect_type
     )
     usage = read(sim[0], "billing.usage")
-    assert usage["record_id"].null_count == 1
+    assert usage["record_id"].null_count == (defects.defect_type == "null_key").sum() >= 1
     history = read(sim[0], "query.history")
     assert pc.min(history["total_duration_ms"]).as_py() < 0
 
@@ -228,7 +234,7 @@ def test_unique_keys_are_unique_without_defects(tmp_path):
 
     from hm_utils.simulator import SimulationOptions, simulate
 
-    simulate(tmp_path, SimulationOptions(workspaces=10, days=1, scale=0.3, seed=5, defects=False))
+    simulate(tmp_path, SimulationOptions(workspaces=10, days=1, scale=0.3, seed=5, defects=False, end=END))
     for folder, key in [
         ("billing/usage", "record_id"),
         ("access/table_lineage", "record_id"),
@@ -238,3 +244,31 @@ def test_unique_keys_are_unique_without_defects(tmp_path):
     ]:
         ids = pq.read_table(tmp_path / folder, columns=[key]).column(key).to_pylist()
         assert len(ids) == len(set(ids)), f"{folder}.{key} repeats"
+
+
+def test_the_next_day_appends_exactly_what_a_fresh_account_shows(tmp_path):
+    """Simulating a day later appends only the rows that became visible since (late rows and corrections
+    included): the appended folder and a folder written whole at the later end hold the same rows."""
+    opts = dict(BASE, days=5)
+    simulate(tmp_path / "a", SimulationOptions(**opts))
+    before = {key: read(tmp_path / "a", key) for key in ("billing.usage", "_ground_truth.incidents")}
+    later = SimulationOptions(**{**opts, "end": END + timedelta(days=1)})
+    summary = simulate(tmp_path / "a", later)
+    assert summary.appended_after == END
+    simulate(tmp_path / "b", SimulationOptions(**{**opts, "days": 6, "end": END + timedelta(days=1)}))
+    for key in [
+        "billing.usage",
+        "access.audit",
+        "lakeflow.job_run_timeline",
+        "compute.clusters",
+        "_ground_truth.incidents",
+    ]:
+        a, b = read(tmp_path / "a", key), read(tmp_path / "b", key)
+        sort = [(name, "ascending") for name in a.schema.names if not pa.types.is_nested(a.schema.field(name).type)]
+        assert a.sort_by(sort).equals(b.sort_by(sort)), key
+    usage = read(tmp_path / "a", "billing.usage")
+    old_ids = set(before["billing.usage"]["record_id"].to_pylist())
+    assert old_ids <= set(usage["record_id"].to_pylist())
+    assert set(before["_ground_truth.incidents"]["incident_id"].to_pylist()) <= set(
+        read(tmp_path / "a", "_ground_truth.incidents")["incident_id"].to_pylist()
+    )

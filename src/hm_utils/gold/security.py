@@ -65,6 +65,17 @@ PERMISSION_ACTIONS = (
     "transferObjectOwnership",
     "changeSecurableOwner",
     "updateSharePermissions",
+    "putAcl",
+    "resetJobAcl",
+    "changeDatabricksSqlAcl",
+    "changeDatabricksWorkspaceAcl",
+    "changeWorkspaceAcl",
+    "changeDbTokenAcl",
+    "changeFeatureTableAcl",
+    "changeIamRoleAcl",
+    "changeInferenceEndpointAcl",
+    "changePasswordAcl",
+    "changeServicePrincipalAcls",
 )
 
 TOKEN_ACTIONS = (
@@ -88,6 +99,7 @@ DOWNLOAD_ACTIONS = (
     "filesGet",
     "downloadArtifact",
     "getModelVersionDownloadUri",
+    "getModelVersionSignedDownloadUri",
     "downloadFile",
 )
 

@@ -23,6 +23,7 @@ from hm_utils.simulator.common import (
     dates,
     decimals,
     hashed_uuids,
+    keep_rows,
     repeat_scalar,
     stable_int,
     timestamps,
@@ -34,6 +35,8 @@ QUANTITY = pa.decimal128(38, 18)
 LATE_ROW_SHARE = 0.02
 CORRECTION_SHARE = 0.004
 PRICE_EPOCH_DAY = 19358  # 2023-01-01: first price window of every SKU
+PRICE_CHANGE_CHANCE = 0.15  # chance that a SKU's price changes at a month start
+SPIKE_FACTOR = 6  # the cost spike multiplies a day's usage of one SKU in one workspace
 
 
 @dataclass
@@ -55,7 +58,11 @@ class UsagePart:
 def base_price(sku: str) -> float:
     """List price (USD per DBU) of a SKU, roughly like AWS premium list prices."""
     table = [
+        ("GENIE_FREE_USAGE", 0.0),
         ("SERVERLESS_REAL_TIME_INFERENCE", 0.07),
+        ("GPU", 1.0),
+        ("DEFAULT_STORAGE", 0.023),
+        ("NETWORKING", 0.01),
         ("SERVERLESS_SQL", 0.70),
         ("JOBS_SERVERLESS", 0.35),
         ("ALL_PURPOSE_SERVERLESS", 0.75),
@@ -79,11 +86,15 @@ def assemble_usage(
     workspace_ids: np.ndarray,
     window: Window,
     parts: list[UsagePart],
-    spike: tuple[int, int, str] | None = None,
-) -> pa.Table:
-    """ORIGINAL rows of all parts plus corrections, restricted to the window and to rows that
-    arrived by `end_date`. `spike` = (workspace index, day, sku) multiplies that day's usage."""
-    tables = []
+    spikes: list[tuple[int, int, str]] = (),
+) -> tuple[pa.Table, np.ndarray]:
+    """ORIGINAL rows of all parts plus corrections, from the window's first day on, and when each
+    arrives (µs). `spikes` = (workspace index, day, sku) multiply that day's usage.
+
+    An ORIGINAL row arrives 2-12 hours after its hour ends (the reference: "typically within 12
+    hours"), LATE_ROW_SHARE of them 1-3 days late; a correction pair arrives 2-6 days after the
+    original. `ingestion_date` is the arrival date. The snapshot filter is applied by the caller."""
+    tables, arrivals = [], []
     for part in parts:
         n = len(part)
         if n == 0:
@@ -91,14 +102,14 @@ def assemble_usage(
         salt = stable_int(part.domain)
         units = part.micro_units.astype(np.int64)
         day = part.hour_us // US_PER_DAY
-        if spike is not None:
-            hit = (
-                (part.ws == spike[0]) & (day == spike[1]) & pc.equal(part.sku, spike[2]).to_numpy(zero_copy_only=False)
-            )
-            units = np.where(hit, units * 6, units)
+        for ws, spike_day, sku in spikes:
+            hit = (part.ws == ws) & (day == spike_day) & pc.equal(part.sku, sku).to_numpy(zero_copy_only=False)
+            units = np.where(hit, units * SPIKE_FACTOR, units)
         late_draw = unit_hash(options.seed, salt, part.key, 11)
-        arrival = day + (part.hour_us % US_PER_DAY >= 20 * US_PER_HOUR).astype(np.int64)
-        arrival = np.where(late_draw < LATE_ROW_SHARE, day + 1 + (late_draw * 1000).astype(np.int64) % 3, arrival)
+        lag = (2 + 10 * unit_hash(options.seed, salt, part.key, 14)) * US_PER_HOUR
+        arrival = part.hour_us + US_PER_HOUR + lag.astype(np.int64)
+        late = late_draw < LATE_ROW_SHARE
+        arrival = np.where(late, arrival + (1 + (late_draw * 1000).astype(np.int64) % 3) * US_PER_DAY, arrival)
         columns = dict(part.columns)
         columns.update(
             {
@@ -110,23 +121,24 @@ def assemble_usage(
                 "usage_end_time": timestamps(part.hour_us + US_PER_HOUR),
                 "usage_date": dates(part.hour_us),
                 "usage_unit": repeat_scalar("DBU", n),
-                "usage_type": repeat_scalar("COMPUTE_TIME", n),
             }
         )
+        columns.setdefault("usage_type", repeat_scalar("COMPUTE_TIME", n))
         original = dict(columns)
         original.update(
             {
                 "record_id": hashed_uuids(options.seed, salt, part.key, 0),
                 "usage_quantity": decimals(units, 6, QUANTITY),
                 "record_type": repeat_scalar("ORIGINAL", n),
-                "ingestion_date": dates(arrival, from_micros=False),
+                "ingestion_date": dates(arrival),
             }
         )
-        tables.append((build_table("billing.usage", n, original), day, arrival))
+        tables.append((build_table("billing.usage", n, original), day))
+        arrivals.append(arrival)
 
         corrected = np.flatnonzero(unit_hash(options.seed, salt, part.key, 12) < CORRECTION_SHARE)
         if corrected.size:
-            later = arrival[corrected] + 2 + (part.key[corrected] % 5)
+            later = arrival[corrected] + (2 + (part.key[corrected] % 5)) * US_PER_DAY
             subset = {
                 k: (v.take(pa.array(corrected)) if isinstance(v, pa.Array) else v[corrected])
                 for k, v in columns.items()
@@ -142,44 +154,57 @@ def assemble_usage(
                         "record_id": hashed_uuids(options.seed, salt, part.key[corrected], tag),
                         "usage_quantity": decimals(qty, 6, QUANTITY),
                         "record_type": repeat_scalar(record_type, corrected.size),
-                        "ingestion_date": dates(later, from_micros=False),
+                        "ingestion_date": dates(later),
                     }
                 )
-                tables.append((build_table("billing.usage", corrected.size, extra), day[corrected], later))
+                tables.append((build_table("billing.usage", corrected.size, extra), day[corrected]))
+                arrivals.append(later)
     if not tables:
-        return arrow_schema("billing.usage").empty_table()
-    kept = []
-    for table, day, arrival in tables:
-        mask = (day >= window.first_day) & (day <= window.last_day) & (arrival <= window.last_day)
-        kept.append(table.filter(pa.array(mask)))
-    return pa.concat_tables(kept)
+        return arrow_schema("billing.usage").empty_table(), np.zeros(0, np.int64)
+    kept, kept_arrival = [], []
+    for (table, day), arrival in zip(tables, arrivals, strict=True):
+        mask = day >= window.first_day
+        kept.append(keep_rows(table, mask))
+        kept_arrival.append(arrival[mask])
+    return pa.concat_tables(kept), np.concatenate(kept_arrival)
+
+
+def visible_usage(usage: pa.Table, arrival: np.ndarray, window: Window) -> pa.Table:
+    """The usage rows a snapshot at the window's end shows (arrived by then, after the previous end)."""
+    keep = arrival <= window.end_us
+    if window.after_us is not None:
+        keep &= arrival > window.after_us
+    return keep_rows(usage, keep)
 
 
 def list_prices(options: SimulationOptions, account_id: str, skus: list[str], window: Window) -> pa.Table:
-    """Non-overlapping price windows per SKU: monthly change points (some SKUs change inside the
-    window), the current price open-ended, and one promotion month on one SKU."""
+    """Non-overlapping price windows per SKU up to the window's end: monthly change points drawn per
+    (SKU, month), the current price open-ended, and a two-week promotion every fourth month on one SKU.
+    Depends only on the seed, the SKUs and the end's date, never on where the window starts."""
     month_starts = np.arange(
         np.datetime64("2023-01", "M"), np.datetime64(str(window.last), "M") + 1, dtype="datetime64[M]"
     )
     month_days = month_starts.astype("datetime64[D]").astype(np.int64)
     promo_sku = sorted(skus)[stable_int(options.seed, "promo") % len(skus)] if skus else ""
-    promo_month = month_days[month_days <= window.last_day - 20][-1] if len(month_days) else 0
+    # the promotion starts on the 5th of every fourth month: a snapshot that moves keeps it where it was
+    promo_months = [int(m) + 4 for i, m in enumerate(month_days) if (i + stable_int(options.seed, "promo")) % 4 == 0]
     rows: dict[str, list] = {k: [] for k in ("start", "end", "sku", "default", "promo")}
     for sku in sorted(skus):
         price = base_price(sku)
         changes = [PRICE_EPOCH_DAY]
         prices = [price]
         for month_day in month_days[1:]:
-            inside = window.first_day <= month_day <= window.last_day
-            chance = 0.5 if inside else 0.15
-            if unit_hash(options.seed, stable_int(sku), int(month_day))[0] < chance:
+            if unit_hash(options.seed, stable_int(sku), int(month_day))[0] < PRICE_CHANGE_CHANCE:
                 price = round(
                     price * (1.0 + 0.05 * (1 if unit_hash(stable_int(sku), int(month_day))[0] < 0.7 else -1)), 4
                 )
                 changes.append(int(month_day))
                 prices.append(price)
         if sku == promo_sku:
-            changes, prices = _with_promotion(changes, prices, int(promo_month), window.last_day)
+            for promo_start in promo_months:
+                changes, prices = _with_promotion(changes, prices, promo_start)
+        known = [i for i, start in enumerate(changes) if start <= window.last_day]  # no price announced ahead
+        changes, prices = [changes[i] for i in known], [prices[i] for i in known]
         for i, (start, value) in enumerate(zip(changes, prices, strict=False)):
             end = changes[i + 1] if i + 1 < len(changes) else None
             rows["start"].append(start * US_PER_DAY)
@@ -212,13 +237,14 @@ def list_prices(options: SimulationOptions, account_id: str, skus: list[str], wi
     )
 
 
-def _with_promotion(changes: list[int], prices: list, promo_start: int, last_day: int) -> tuple[list[int], list]:
+def _with_promotion(changes: list[int], prices: list, promo_start: int) -> tuple[list[int], list]:
     """Split the price windows so that [promo_start, promo_start + 14 days) carries a 20 % promotion."""
     promo_end = promo_start + 14
     points = sorted(set(changes) | {promo_start, promo_end})
     out = []
     for point in points:
         base = prices[max(i for i, c in enumerate(changes) if c <= point)]
+        base = base[0] if isinstance(base, tuple) else base
         out.append((base, round(base * 0.8, 4)) if promo_start <= point < promo_end else base)
     return points, out
 

@@ -29,14 +29,17 @@ _EPOCH = date(1970, 1, 1)
 class SimulationOptions:
     """What to simulate: account size, window, seed, volume and injected problems.
 
-    `scale` sets rows per day independent of the workspace count: at 1.0 one day holds about
-    500,000 billing.usage rows, 50,000 job_run_timeline rows, 1,000,000 access.audit rows and
-    100,000 query.history rows. `end_date` None means yesterday (UTC).
+    `end` is the account's "now" (naive UTC): every table holds what it would show at that instant,
+    i.e. events up to `end` minus the table's latency (see `latency`). None means the start of the
+    current hour (`hm simulate` and the simulate step pass `clock.now`'s hour).
+    The window starts at midnight `days - 1` days before `end`'s date. `scale` sets rows per day
+    independent of the workspace count: at 1.0 one day holds about 500,000 billing.usage rows,
+    50,000 job_run_timeline rows, 1,000,000 access.audit rows and 100,000 query.history rows.
     """
 
-    workspaces: int = 3
+    workspaces: int = 8
     days: int = 90
-    end_date: date | None = None
+    end: datetime | None = None
     seed: int = 42
     scale: float = 0.002
     defects: bool = True
@@ -49,24 +52,39 @@ class SimulationOptions:
 
 @dataclass(frozen=True)
 class SimulationSummary:
-    """Rows written per table key, incidents injected and wall time of the run."""
+    """Rows written per table key (by this run), incidents recorded, wall time and whether the run
+    appended to an existing account (`appended_after` = the previous end) or wrote it whole."""
 
     rows: dict[str, int] = field(default_factory=dict)
     incidents: int = 0
     seconds: float = 0.0
+    appended_after: datetime | None = None
+
+
+# Days generated before the previous end when appending: longer than the latest a row can arrive
+# (billing corrections, see billing.py), so every row that becomes visible after it is regenerated.
+APPEND_LEAD_DAYS = 14
 
 
 @dataclass(frozen=True)
 class Window:
-    """The simulated days: `first`..`last` inclusive, as dates and as epoch-day numbers."""
+    """The simulated period: days from `first` up to the instant `end_us` (the account's "now").
+
+    In append mode `after_us` is the previous end: only rows that became visible after it are kept,
+    and generation starts APPEND_LEAD_DAYS before it.
+    """
 
     first: date
-    last: date
+    end_us: int
+    after_us: int | None = None
 
     @classmethod
-    def from_options(cls, options: SimulationOptions) -> Window:
-        last = options.end_date or (datetime.now(timezone.utc).date() - timedelta(days=1))
-        return cls(first=last - timedelta(days=options.days - 1), last=last)
+    def from_options(
+        cls, options: SimulationOptions, first: date | None = None, after: datetime | None = None
+    ) -> Window:
+        end = resolve_end(options)
+        first = first or end.date() - timedelta(days=options.days - 1)
+        return cls(first=first, end_us=to_us(end), after_us=None if after is None else to_us(after))
 
     @property
     def first_day(self) -> int:
@@ -74,20 +92,39 @@ class Window:
 
     @property
     def last_day(self) -> int:
-        return (self.last - _EPOCH).days
+        """The day of `end_us` (possibly partly simulated)."""
+        return self.end_us // US_PER_DAY
+
+    @property
+    def last(self) -> date:
+        return _EPOCH + timedelta(days=self.last_day)
 
     @property
     def start_us(self) -> int:
         return self.first_day * US_PER_DAY
 
     @property
-    def end_us(self) -> int:
-        """Exclusive end: midnight after the last day."""
-        return (self.last_day + 1) * US_PER_DAY
+    def generated_first_day(self) -> int:
+        """First day whose activity is generated (the window's, or the append lead's)."""
+        if self.after_us is None:
+            return self.first_day
+        return max(self.first_day, self.after_us // US_PER_DAY - APPEND_LEAD_DAYS)
 
     def days(self, lead: int = 0) -> range:
-        """Epoch-day numbers of the window, starting `lead` days early (for carry-over)."""
-        return range(self.first_day - lead, self.last_day + 1)
+        """Epoch-day numbers generated, starting `lead` days early (for carry-over)."""
+        return range(self.generated_first_day - lead, self.last_day + 1)
+
+
+def resolve_end(options: SimulationOptions) -> datetime:
+    """The account's "now" to the minute: `options.end`, else the start of the current UTC hour."""
+    if options.end is None:
+        return datetime.now(timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    return options.end.replace(second=0, microsecond=0)
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the epoch of a naive UTC datetime."""
+    return int((moment - datetime(1970, 1, 1)).total_seconds()) * US_PER_SECOND
 
 
 def stable_int(*parts: object) -> int:
@@ -275,6 +312,12 @@ def _to_arrow(value: object, arrow_type: pa.DataType, n: int, path: str) -> pa.A
     if len(array) != n:
         raise ValueError(f"column {path}: {len(array)} values for {n} rows")
     return array
+
+
+def keep_rows(table: pa.Table, keep: np.ndarray) -> pa.Table:
+    """The rows of `table` where `keep` is true (the table itself when all are: filtering nested
+    columns is costly, and most snapshot filters keep every row)."""
+    return table if bool(np.all(keep)) else table.filter(pa.array(keep))
 
 
 def repeat_scalar(value: str | None, n: int) -> pa.Array:

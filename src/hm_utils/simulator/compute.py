@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from hm_utils.simulator.billing import UsagePart
 from hm_utils.simulator.common import (
+    TIMESTAMP,
     US_PER_DAY,
     US_PER_HOUR,
     US_PER_MINUTE,
@@ -35,9 +36,9 @@ from hm_utils.simulator.common import (
     unit_hash,
     weekday_of,
 )
-from hm_utils.simulator.entities import NODE_TYPES, WAREHOUSE_SIZES, Account
+from hm_utils.simulator.entities import NEVER_US, NODE_TYPES, WAREHOUSE_SIZES, Account
 from hm_utils.simulator.incidents import IncidentPlan
-from hm_utils.simulator.lakeflow import Segments, tag_catalog
+from hm_utils.simulator.lakeflow import Segments, retired_rows, tag_catalog
 
 NODE_NAMES = [t[0] for t in NODE_TYPES]
 NODE_DBU = np.array([t[4] for t in NODE_TYPES])
@@ -68,18 +69,19 @@ def simulate_cluster_hours(
     starts, ends, owners, loads = [], [], [], []
     for day in window.days(lead=1):
         rng = day_rng(options, day, "ap_clusters")
-        p_run = np.full(n, 0.9) if weekday_of(day) < 5 else cl.weekend_prob.to_numpy()
+        p_run = np.full(n, 0.75) if weekday_of(day) < 5 else cl.weekend_prob.to_numpy()
         running = rng.random(n) < p_run
         start = day * US_PER_DAY + ((cl.start_hour.to_numpy() + rng.normal(0, 0.3, n)) * US_PER_HOUR).astype(np.int64)
         end = start + (cl.hours.to_numpy() * rng.uniform(0.7, 1.3, n) * US_PER_HOUR).astype(np.int64)
         load = np.clip(cl.load.to_numpy() * rng.uniform(0.6, 1.4, n), 0.05, 1.0)
-        if plan.enabled and plan.idle_days[0] <= day <= plan.idle_days[1]:
-            running[plan.idle_cluster] = True
-            start[plan.idle_cluster], end[plan.idle_cluster] = day * US_PER_DAY, (day + 1) * US_PER_DAY
-            load[plan.idle_cluster] = 0.02
-        if plan.enabled and plan.oversized_days[0] <= day <= plan.oversized_days[1]:
-            running[plan.oversized_cluster] = True
-            load[plan.oversized_cluster] = 0.04
+        running &= (cl.create_us.to_numpy() // US_PER_DAY <= day) & (day < cl.delete_us.to_numpy() // US_PER_DAY)
+        for idle in plan.on("idle_cluster", day):
+            running[idle.entity] = True
+            start[idle.entity], end[idle.entity] = day * US_PER_DAY, (day + 1) * US_PER_DAY
+            load[idle.entity] = 0.02
+        for over in plan.on("oversized_cluster", day):
+            running[over.entity] = True
+            load[over.entity] = 0.04
         idx = np.flatnonzero(running)
         starts.append(start[idx]), ends.append(end[idx]), owners.append(idx), loads.append(load[idx])
     ap_seg = np.flatnonzero(account.jobs.compute.to_numpy()[seg.job] == "ALL_PURPOSE")
@@ -103,10 +105,9 @@ def simulate_cluster_hours(
         1 + np.round(best * (cl.max_workers.to_numpy()[cluster] - 1)),
         cl.workers.to_numpy()[cluster],
     )
-    if plan.enabled:
-        day = hours // 24
-        over = (cluster == plan.oversized_cluster) & (day >= plan.oversized_days[0]) & (day <= plan.oversized_days[1])
-        workers = np.where(over, plan.oversized_workers, workers)
+    for over in plan.of("oversized_cluster"):
+        hit = (cluster == over.entity) & over.covers(hours // 24)
+        workers = np.where(hit, plan.oversized_workers, workers)
     return ClusterHours(cluster, hours * US_PER_HOUR, first, last, best, workers.astype(np.int64))
 
 
@@ -131,6 +132,7 @@ def all_purpose_usage(account: Account, ch: ClusterHours) -> UsagePart:
             "custom_tags": tag_catalog().take(pa.array(cl.tags.to_numpy()[c])),
             "usage_metadata.cluster_id": pa.array(cl.cluster_id.to_numpy()[c], pa.string()),
             "usage_metadata.node_type": take_strings(NODE_NAMES, node),
+            "usage_metadata.instance_pool_id": _pool_ids(cl.pool.to_numpy()[c]),
             "billing_origin_product": repeat_scalar("ALL_PURPOSE", n),
             "product_features.is_serverless": np.zeros(n, bool),
             "product_features.is_photon": photon,
@@ -138,29 +140,48 @@ def all_purpose_usage(account: Account, ch: ClusterHours) -> UsagePart:
     )
 
 
-def node_timeline(account: Account, window: Window, ch: ClusterHours) -> pa.Table:
-    """Per-minute, per-instance metrics of monitored all-purpose clusters while they run."""
-    cl = account.clusters
-    keep = np.flatnonzero(
-        cl.monitored.to_numpy()[ch.cluster] & (ch.hour >= window.start_us) & (ch.hour < window.end_us)
+def node_timeline(account: Account, window: Window, ch: ClusterHours, seg: Segments) -> pa.Table:
+    """Per-minute, per-instance metrics while clusters run: monitored all-purpose clusters and the job
+    clusters of monitored jobs (a subset of each keeps the volume sane; docs/simulator.md)."""
+    cl, jobs = account.clusters, account.jobs
+    ap = np.flatnonzero(cl.monitored.to_numpy()[ch.cluster] & (ch.hour >= window.start_us))
+    job_compute = jobs.compute.to_numpy()[seg.job]
+    js = np.flatnonzero(
+        (job_compute == "JOB_CLUSTER") & jobs.monitored.to_numpy()[seg.job] & (seg.end >= window.start_us)
     )
-    first_min = ch.first_us[keep] // US_PER_MINUTE
-    minutes = np.maximum((ch.last_us[keep] + US_PER_MINUTE - 1) // US_PER_MINUTE - first_min, 1)
-    instances = 1 + ch.workers[keep]
+    job = seg.job[js]
+    ap_cluster = ch.cluster[ap]
+    interval = {
+        "ws": np.r_[cl.ws.to_numpy()[ap_cluster], jobs.ws.to_numpy()[job]],
+        "node": np.r_[cl.node.to_numpy()[ap_cluster], jobs.node.to_numpy()[job]],
+        "first": np.r_[ch.first_us[ap], seg.start[js]],
+        "last": np.r_[ch.last_us[ap], seg.end[js]],
+        "workers": np.r_[ch.workers[ap], jobs.workers.to_numpy()[job]],
+        "load": np.r_[ch.load[ap], 0.25 + 0.6 * unit_hash(job, 41)],
+        # instance identity: a cluster's instances are replaced every day; a job cluster's live one run
+        "owner": np.r_[
+            ap_cluster.astype(np.int64) * 100_000 + ch.hour[ap] // US_PER_DAY,
+            10**12 + seg.run_id[js] * 10 + seg.seg_no[js],
+        ],
+    }
+    cluster_ids = pa.concat_arrays(
+        [pa.array(cl.cluster_id.to_numpy()[ap_cluster], pa.string()), seg.cluster_id.take(pa.array(js))]
+    )
+    first_min = interval["first"] // US_PER_MINUTE
+    minutes = np.maximum((interval["last"] + US_PER_MINUTE - 1) // US_PER_MINUTE - first_min, 1)
+    instances = 1 + interval["workers"]
     counts = minutes * instances
-    row_owner = np.repeat(np.arange(keep.size), counts)
+    row_owner = np.repeat(np.arange(counts.size), counts)
     pos = np.arange(row_owner.size) - np.repeat(np.cumsum(counts) - counts, counts)
     instance = pos // minutes[row_owner]
     minute = first_min[row_owner] + pos % minutes[row_owner]
-    src = keep[row_owner]
-    cluster = ch.cluster[src]
-    day = ch.hour[src] // US_PER_DAY
+    owner_key = interval["owner"][row_owner]
     driver = instance == 0
-    load = ch.load[src]
-    noise = unit_hash(cluster, minute, instance) - 0.5
+    load = interval["load"][row_owner]
+    noise = unit_hash(owner_key, minute, instance) - 0.5
     cpu_user = np.where(driver, 3 + 12 * load, 4 + 80 * load) + 6 * noise
     n = row_owner.size
-    node = cl.node.to_numpy()[cluster]
+    node = interval["node"][row_owner]
     mem_total = np.array([t[2] for t in NODE_TYPES])[node] * 1_048_576
     disk = (mem_total * (1.5 - 0.5 * load)).astype(np.int64)
     return build_table(
@@ -169,10 +190,10 @@ def node_timeline(account: Account, window: Window, ch: ClusterHours) -> pa.Tabl
         {
             "account_id": repeat_scalar(account.account_id, n),
             "workspace_id": pa.array(
-                account.workspaces.workspace_id.to_numpy()[cl.ws.to_numpy()[cluster]], pa.string()
+                account.workspaces.workspace_id.to_numpy()[interval["ws"][row_owner]], pa.string()
             ),
-            "cluster_id": pa.array(cl.cluster_id.to_numpy()[cluster], pa.string()),
-            "instance_id": _instance_ids(cluster, day, instance),
+            "cluster_id": cluster_ids.take(pa.array(row_owner)),
+            "instance_id": _instance_ids(owner_key, instance),
             "start_time": timestamps(minute * US_PER_MINUTE),
             "end_time": timestamps((minute + 1) * US_PER_MINUTE),
             "driver": driver,
@@ -191,10 +212,10 @@ def node_timeline(account: Account, window: Window, ch: ClusterHours) -> pa.Tabl
     )
 
 
-def _instance_ids(cluster: np.ndarray, day: np.ndarray, instance: np.ndarray) -> pa.Array:
-    """Cloud instance ids, one per (cluster, day, instance number), hashed once per distinct triple."""
-    triple = (cluster.astype(np.int64) * 100_000 + day) * 1_000 + instance
-    unique, inverse = np.unique(triple, return_inverse=True)
+def _instance_ids(owner: np.ndarray, instance: np.ndarray) -> pa.Array:
+    """Cloud instance ids, one per (owner, instance number), hashed once per distinct pair."""
+    pair = owner.astype(np.int64) * 1_000 + instance
+    unique, inverse = np.unique(pair, return_inverse=True)
     ids = concat_strings("i-", hashed_hex(17, unique))
     return ids.take(pa.array(inverse.astype(np.int64)))
 
@@ -208,12 +229,22 @@ def clusters_table(account: Account, window: Window, plan: IncidentPlan, seg: Se
     change = cl.create_us.to_numpy().copy()
     workers = cl.workers.to_numpy().astype(object)
     autoscale = cl.autoscale.to_numpy()
-    if plan.enabled:
-        ap = np.r_[ap, plan.oversized_cluster]
-        change = np.r_[change, plan.oversized_days[0] * US_PER_DAY - 3 * US_PER_HOUR]
-        workers = np.r_[workers, plan.oversized_workers]
-        autoscale = np.r_[autoscale, False]
+    for over in plan.of("oversized_cluster"):  # resized up before the incident, back after it
+        ap = np.r_[ap, over.entity, over.entity]
+        change = np.r_[
+            change, over.day * US_PER_DAY - 3 * US_PER_HOUR, (over.last_day + 1) * US_PER_DAY + 2 * US_PER_HOUR
+        ]
+        workers = np.r_[workers, plan.oversized_workers, cl.workers.iat[over.entity]]
+        autoscale = np.r_[autoscale, False, cl.autoscale.iat[over.entity]]
+    deleted = np.flatnonzero(cl.delete_us.to_numpy() < NEVER_US)  # permanent deletion adds a last row
+    ap = np.r_[ap, deleted]
+    change = np.r_[change, cl.delete_us.to_numpy()[deleted]]
+    workers = np.r_[workers, cl.workers.to_numpy()[deleted].astype(object)]
+    autoscale = np.r_[autoscale, cl.autoscale.to_numpy()[deleted]]
+    is_delete = np.r_[np.zeros(ap.size - deleted.size, bool), np.ones(deleted.size, bool)]
     n_ap = ap.size
+    pool = cl.pool.to_numpy()[ap]
+    policy = cl.policy.to_numpy()[ap]
     parts = [
         build_table(
             "compute.clusters",
@@ -241,12 +272,29 @@ def clusters_table(account: Account, window: Window, plan: IncidentPlan, seg: Se
                 "change_time": timestamps(change),
                 "change_date": dates(change),
                 "data_security_mode": pa.array(cl.security_mode.to_numpy()[ap], pa.string()),
+                "delete_time": pa.array(np.where(is_delete, change, None), pa.int64()).cast(TIMESTAMP),
+                "driver_instance_pool_id": _pool_ids(pool),
+                "worker_instance_pool_id": _pool_ids(pool),
+                "policy_id": pa.array(
+                    np.where(policy >= 0, [POLICY_IDS[max(x, 0)] for x in policy], None), pa.string()
+                ),
+                "init_scripts": _init_scripts(unit_hash(ap, 43) < 0.2),
+                "aws_attributes.instance_profile_arn": pa.array(
+                    np.where(
+                        unit_hash(ap, 44) < 0.5, "arn:aws:iam::123456789012:instance-profile/databricks-data", None
+                    ),
+                    pa.string(),
+                ),
+                "aws_attributes.spot_bid_price_percent": pa.array(np.full(n_ap, 100), pa.int32()),
+                "aws_attributes.ebs_volume_type": repeat_scalar("GENERAL_PURPOSE_SSD", n_ap),
+                "aws_attributes.ebs_volume_count": pa.array(np.ones(n_ap), pa.int32()),
+                "aws_attributes.ebs_volume_size": pa.array(np.full(n_ap, 100), pa.int32()),
+                "aws_attributes.ebs_volume_iops": pa.array(np.full(n_ap, 3000), pa.int32()),
+                "aws_attributes.ebs_volume_throughput": pa.array(np.full(n_ap, 125), pa.int32()),
             },
         )
     ]
-    job_seg = np.flatnonzero(
-        (jobs.compute.to_numpy()[seg.job] == "JOB_CLUSTER") & (seg.end > window.start_us) & (seg.start < window.end_us)
-    )
+    job_seg = np.flatnonzero((jobs.compute.to_numpy()[seg.job] == "JOB_CLUSTER") & (seg.end > window.start_us))
     job = seg.job[job_seg]
     m = job_seg.size
     parts.append(
@@ -275,7 +323,7 @@ def clusters_table(account: Account, window: Window, plan: IncidentPlan, seg: Se
                 "aws_attributes.zone_id": repeat_scalar("auto", m),
                 "aws_attributes.first_on_demand": pa.array(np.ones(m, np.int32)),
                 "aws_attributes.availability": repeat_scalar("SPOT_WITH_FALLBACK", m),
-                "dbr_version": repeat_scalar("15.4.x-scala2.12", m),
+                "dbr_version": pa.array(jobs.dbr.to_numpy()[job], pa.string()),
                 "change_time": timestamps(seg.start[job_seg]),
                 "change_date": dates(seg.start[job_seg]),
                 "data_security_mode": repeat_scalar("SINGLE_USER", m),
@@ -310,6 +358,22 @@ def clusters_table(account: Account, window: Window, plan: IncidentPlan, seg: Se
     return pa.concat_tables(parts)
 
 
+POLICY_IDS = ["D0645B8A7E000001", "D0645B8A7E000002", "E2A1F3C4B5000003"]
+
+
+def _pool_ids(pool: np.ndarray) -> pa.Array:
+    """Instance pool ids of clusters started from a pool (-1 = none)."""
+    names = np.array([f"0101-120000-pool{i:02d}-pool-abcdef{i:02d}" for i in range(4)], dtype=object)
+    return pa.array(np.where(pool >= 0, names[np.maximum(pool, 0)], None), pa.string())
+
+
+def _init_scripts(has_script: np.ndarray) -> pa.Array:
+    """Cluster init scripts (a workspace file) for the clusters that have one."""
+    offsets = np.r_[0, np.cumsum(has_script)].astype(np.int32)
+    scripts = repeat_scalar("/Workspace/Shared/init/install_certs.sh", int(has_script.sum()))
+    return pa.ListArray.from_arrays(pa.array(offsets), scripts)
+
+
 def node_types_table(account: Account) -> pa.Table:
     n = len(NODE_TYPES)
     return build_table(
@@ -326,9 +390,10 @@ def node_types_table(account: Account) -> pa.Table:
 
 
 def warehouses_table(account: Account) -> pa.Table:
+    """compute.warehouses: one row per warehouse, plus a warehouse retired before the window."""
     wh = account.warehouses
     n = len(wh)
-    return build_table(
+    table = build_table(
         "compute.warehouses",
         n,
         {
@@ -346,6 +411,7 @@ def warehouses_table(account: Account) -> pa.Table:
             "change_time": timestamps(wh.create_us.to_numpy()),
         },
     )
+    return pa.concat_tables([table, retired_rows(table, "delete_time", account.account_id)])
 
 
 def warehouse_activity(
@@ -354,11 +420,11 @@ def warehouse_activity(
     wh_idx: np.ndarray,
     q_start: np.ndarray,
     q_end: np.ndarray,
-    forced_max: tuple[int, int, int] | None,
+    forced_max: list[tuple[int, int, int]],
 ) -> tuple[pa.Table, UsagePart]:
     """warehouse_events and SQL usage from the queries' (warehouse, start, end).
 
-    `forced_max` = (warehouse, from µs, to µs) keeps that warehouse at max clusters (queueing)."""
+    Each `forced_max` entry (warehouse, from µs, to µs) keeps that warehouse at max clusters (queueing)."""
     wh = account.warehouses
     base = window.start_us - 2 * US_PER_DAY
     span = 10**14
@@ -386,8 +452,8 @@ def warehouse_activity(
     found = (pos < uq.size) & (uq[np.minimum(pos, uq.size - 1)] == hkey)
     q_in_hour = np.where(found, counts[np.minimum(pos, uq.size - 1)], 0)
     clusters = np.clip(np.ceil(q_in_hour / 40.0), 1, wh.max_clusters.to_numpy()[hw]).astype(np.int64)
-    if forced_max is not None:
-        hit = (hw == forced_max[0]) & (h0 < forced_max[2]) & (h1 > forced_max[1])
+    for warehouse, since, until in forced_max:
+        hit = (hw == warehouse) & (h0 < until) & (h1 > since)
         clusters = np.where(hit, wh.max_clusters.to_numpy()[hw], clusters)
     size_dbu = np.array([WAREHOUSE_SIZES[x] for x in wh["size"].to_numpy()])[hw]
     wtype = wh.type.to_numpy()[hw]
@@ -449,7 +515,7 @@ def warehouse_activity(
         last_clusters,
         np.zeros(sess_wh.size, np.int64),
     ]
-    keep = (ev_time >= window.start_us) & (ev_time < window.end_us)
+    keep = ev_time >= window.start_us
     order = np.lexsort((ev_time[keep], ev_wh[keep]))
     ev_wh, ev_time, ev_type, ev_count = (x[keep][order] for x in (ev_wh, ev_time, ev_type, ev_count))
     m = ev_wh.size

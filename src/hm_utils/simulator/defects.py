@@ -1,6 +1,7 @@
 """Data defects injected when `defects=True`, each recorded with table, type, key column and value.
 
-Catalogue (all rare, a handful of rows per table):
+Rows are chosen by their content (a weekday, an hour and a hash of their id), so an appended day
+gets its own defects and earlier ones never change. Catalogue (rare: about one row a week each):
 - duplicate_row: exact copies of a few rows of billing.usage and access.audit;
 - null_key: one billing.usage row whose record_id is NULL;
 - negative_duration: one query.history row with negative total_duration_ms and one
@@ -18,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hm_utils.simulator.common import SimulationOptions, fixed_rng
+from hm_utils.simulator.common import US_PER_DAY, US_PER_HOUR, SimulationOptions, Window, stable_int
 
 DRIFT_COLUMN = "_hm_sim_drift"
 DEFECT_SCHEMA = pa.schema(
@@ -57,9 +58,27 @@ def _replace_field(table: pa.Table, column: str, field: str, row: int, value: ob
     return table.set_column(table.schema.get_field_index(column), column, rebuilt)
 
 
-def inject_defects(options: SimulationOptions, tables: dict[str, pa.Table]) -> list[dict[str, str]]:
+def _picks(table: pa.Table, time_column: str, id_column: str, salt: str, per_week: int = 1) -> np.ndarray:
+    """Rows chosen by their own content (never by position), so a row gets the same defect whichever
+    run writes it: candidates are rows of one weekday and hour, then a hash of their id keeps a few."""
+    if table.num_rows == 0:
+        return np.zeros(0, np.int64)
+    moment = table[time_column].cast(pa.int64()).to_numpy(zero_copy_only=False)
+    day, hour = moment // US_PER_DAY, (moment % US_PER_DAY) // US_PER_HOUR
+    salt_value = stable_int(salt)
+    candidates = np.flatnonzero((day % 7 == salt_value % 7) & (hour == 5 + salt_value % 12))
+    ids = table[id_column].take(pa.array(candidates)).to_pylist()
+    # about `per_week` rows per week: keep the candidates whose id hashes lowest within each day
+    scores = np.array([stable_int(salt, value) for value in ids], dtype=np.float64)
+    keep = []
+    for d in np.unique(day[candidates]):
+        mine = np.flatnonzero(day[candidates] == d)
+        keep.extend(candidates[mine[np.argsort(scores[mine])][:per_week]])
+    return np.array(sorted(keep), dtype=np.int64)
+
+
+def inject_defects(options: SimulationOptions, tables: dict[str, pa.Table], window: Window) -> list[dict[str, str]]:
     """Apply the defect catalogue to `tables` in place; returns the ground-truth records."""
-    rng = fixed_rng(options, "defects")
     found: list[dict[str, str]] = []
 
     def note(table: str, kind: str, column: str, value: object, text: str) -> None:
@@ -68,98 +87,87 @@ def inject_defects(options: SimulationOptions, tables: dict[str, pa.Table]) -> l
         )
 
     usage = tables["billing.usage"]
-    candidates = np.flatnonzero(
-        usage["usage_metadata"].combine_chunks().field("job_id").is_null().to_numpy(zero_copy_only=False)
-        & pc.equal(usage["record_type"], "ORIGINAL").to_numpy(zero_copy_only=False)
+    plain = usage["usage_metadata"].combine_chunks().field("job_id").is_null().to_numpy(
+        zero_copy_only=False
+    ) & pc.equal(usage["record_type"], "ORIGINAL").to_numpy(zero_copy_only=False)
+    candidates = usage.filter(pa.array(plain))
+    offset = np.flatnonzero(plain)
+    picks = {
+        kind: offset[_picks(candidates, "usage_start_time", "record_id", f"usage-{kind}")]
+        for kind in ("duplicate_row", "null_key", "unknown_sku", "malformed_struct")
+    }
+    extra = usage.take(pa.array(picks["duplicate_row"]))
+    for rid in extra["record_id"].to_pylist():
+        note("billing.usage", "duplicate_row", "record_id", rid, "exact duplicate of an ORIGINAL usage row")
+    unknown = usage.take(pa.array(picks["unknown_sku"]))
+    new_ids = [
+        f"00000000-0000-4000-8000-{stable_int('unknown', rid) % 10**12:012d}"
+        for rid in unknown["record_id"].to_pylist()
+    ]
+    unknown = unknown.set_column(
+        unknown.schema.get_field_index("sku_name"),
+        "sku_name",
+        pa.array(["PREMIUM_UNKNOWN_GPU_COMPUTE"] * len(new_ids), pa.string()),
     )
-    picks = (
-        rng.choice(candidates, size=min(6, candidates.size), replace=False) if candidates.size else np.array([], int)
+    unknown = unknown.set_column(
+        unknown.schema.get_field_index("record_id"), "record_id", pa.array(new_ids, pa.string())
     )
-    if picks.size >= 6:
-        dup, null_row, sku_rows = picks[:2], picks[2], picks[3:5]
-        extra = usage.take(pa.array(dup))
-        for rid in extra["record_id"].to_pylist():
-            note("billing.usage", "duplicate_row", "record_id", rid, "exact duplicate of an ORIGINAL usage row")
-        unknown = usage.take(pa.array(sku_rows))
-        unknown = unknown.set_column(
-            unknown.schema.get_field_index("sku_name"),
-            "sku_name",
-            pa.array(["PREMIUM_UNKNOWN_GPU_COMPUTE"] * 2, pa.string()),
-        )
-        new_ids = [f"00000000-0000-4000-8000-00000000000{i}" for i in range(2)]
-        unknown = unknown.set_column(unknown.schema.get_field_index("record_id"), "record_id", pa.array(new_ids))
-        for rid in new_ids:
-            note(
-                "billing.usage",
-                "unknown_sku",
-                "record_id",
-                rid,
-                "sku_name PREMIUM_UNKNOWN_GPU_COMPUTE has no list price",
-            )
-        rid = usage["record_id"][int(null_row)].as_py()
-        usage = _replace(usage, "record_id", int(null_row), pa.array([None], pa.string()))
+    for rid in new_ids:
+        note("billing.usage", "unknown_sku", "record_id", rid, "sku_name PREMIUM_UNKNOWN_GPU_COMPUTE has no list price")
+    for row in picks["null_key"]:
+        rid = usage["record_id"][int(row)].as_py()
+        usage = _replace(usage, "record_id", int(row), pa.array([None], pa.string()))
         note("billing.usage", "null_key", "record_id", None, f"record_id NULL (was {rid})")
-        malformed = int(picks[5])
-        usage = _replace_field(usage, "usage_metadata", "job_run_id", malformed, "999999999999999")
+    for row in picks["malformed_struct"]:
+        usage = _replace_field(usage, "usage_metadata", "job_run_id", int(row), "999999999999999")
         note(
-            "billing.usage",
-            "malformed_struct",
-            "record_id",
-            usage["record_id"][malformed].as_py(),
+            "billing.usage", "malformed_struct", "record_id", usage["record_id"][int(row)].as_py(),
             "usage_metadata.job_run_id set while job_id is NULL",
-        )
-        tables["billing.usage"] = pa.concat_tables([usage, extra, unknown])
+        )  # fmt: skip
+    tables["billing.usage"] = pa.concat_tables([usage, extra, unknown])
 
     audit = tables["access.audit"]
     routine = np.flatnonzero(pc.equal(audit["action_name"], "getTable").to_numpy(zero_copy_only=False))
-    if routine.size >= 3:
-        picks = rng.choice(routine, size=3, replace=False)
-        extra = audit.take(pa.array(picks[:2]))
-        for eid in extra["event_id"].to_pylist():
-            note("access.audit", "duplicate_row", "event_id", eid, "exact duplicate audit event")
-        audit = _replace_field(audit, "response", "status_code", int(picks[2]), 999)
+    candidates = audit.take(pa.array(routine))
+    duplicates = routine[_picks(candidates, "event_time", "event_id", "audit-duplicate")]
+    malformed = routine[_picks(candidates, "event_time", "event_id", "audit-malformed")]
+    extra = audit.take(pa.array(duplicates))
+    for eid in extra["event_id"].to_pylist():
+        note("access.audit", "duplicate_row", "event_id", eid, "exact duplicate audit event")
+    for row in malformed:
+        audit = _replace_field(audit, "response", "status_code", int(row), 999)
         note(
-            "access.audit",
-            "malformed_struct",
-            "event_id",
-            audit["event_id"][int(picks[2])].as_py(),
+            "access.audit", "malformed_struct", "event_id", audit["event_id"][int(row)].as_py(),
             "response.status_code 999 is outside the HTTP range",
-        )
-        tables["access.audit"] = pa.concat_tables([audit, extra])
+        )  # fmt: skip
+    tables["access.audit"] = pa.concat_tables([audit, extra])
 
     history = tables["query.history"]
-    if history.num_rows:
-        row = int(rng.integers(0, history.num_rows))
-        history = _replace(history, "total_duration_ms", row, pa.array([-1500], pa.int64()))
-        note(
-            "query.history",
-            "negative_duration",
-            "statement_id",
-            history["statement_id"][row].as_py(),
-            "total_duration_ms is negative",
-        )
-        drift = pa.nulls(history.num_rows, pa.string())
-        tables["query.history"] = history.append_column(DRIFT_COLUMN, drift)
+    for row in _picks(history, "start_time", "statement_id", "query-negative"):
+        history = _replace(history, "total_duration_ms", int(row), pa.array([-1500], pa.int64()))
+        note("query.history", "negative_duration", "statement_id", history["statement_id"][int(row)].as_py(),
+             "total_duration_ms is negative")  # fmt: skip
+    tables["query.history"] = history.append_column(DRIFT_COLUMN, pa.nulls(history.num_rows, pa.string()))
+    if window.after_us is None:
         note("query.history", "schema_drift", "column", DRIFT_COLUMN, "extra trailing column not in the reference")
 
     timeline = tables["lakeflow.job_run_timeline"]
     inner = np.flatnonzero(timeline["result_state"].is_null().to_numpy(zero_copy_only=False))
-    if inner.size:
-        row = int(rng.choice(inner))
-        start = timeline["period_start_time"][row]
-        end = timeline["period_end_time"][row]
+    candidates = timeline.take(pa.array(inner))
+    for row in inner[_picks(candidates, "period_start_time", "run_id", "timeline-negative")]:
+        start = timeline["period_start_time"][int(row)]
+        end = timeline["period_end_time"][int(row)]
         timeline = _replace(
-            timeline, "period_start_time", row, pa.array([end.value], timeline["period_start_time"].type)
+            timeline, "period_start_time", int(row), pa.array([end.value], timeline["period_start_time"].type)
         )
-        timeline = _replace(timeline, "period_end_time", row, pa.array([start.value], timeline["period_end_time"].type))
+        timeline = _replace(
+            timeline, "period_end_time", int(row), pa.array([start.value], timeline["period_end_time"].type)
+        )
         note(
-            "lakeflow.job_run_timeline",
-            "negative_duration",
-            "run_id",
-            timeline["run_id"][row].as_py(),
+            "lakeflow.job_run_timeline", "negative_duration", "run_id", timeline["run_id"][int(row)].as_py(),
             "an intermediate slice has period_end_time before period_start_time",
-        )
-        tables["lakeflow.job_run_timeline"] = timeline
+        )  # fmt: skip
+    tables["lakeflow.job_run_timeline"] = timeline
     return found
 
 

@@ -32,6 +32,27 @@ NODE_TYPES = [
     ("c5d.2xlarge", 8.0, 16384, 0, 1.2),
     ("g5.xlarge", 4.0, 16384, 1, 1.4),
 ]
+# Databricks Runtime versions of classic compute: mostly current LTS releases plus a tail of old ones
+# that upgrade dashboards look for (the split is an assumption; docs/simulator.md).
+DBR_VERSIONS = [
+    "17.3.x-scala2.13",
+    "16.4.x-scala2.12",
+    "15.4.x-scala2.12",
+    "14.3.x-scala2.12",
+    "13.3.x-scala2.12",
+    "12.2.x-scala2.12",
+    "11.3.x-scala2.12",
+    "10.4.x-scala2.12",
+]
+DBR_WEIGHTS = [0.25, 0.3, 0.2, 0.1, 0.06, 0.04, 0.03, 0.02]
+NEVER_US = 2**62  # delete time of an entity that is never deleted
+# Jobs with 16-64 workers on big nodes for 1.5-5 hours a day: the few expensive jobs of the cost mix.
+LARGE_JOB_SHARE = 0.1
+LARGE_JOB_NODES = [3, 5, 7]  # m5d.4xlarge, r5d.2xlarge, i3.2xlarge
+# Streaming pipelines that run around the clock (the rest are triggered every 1, 6 or 24 hours).
+CONTINUOUS_PIPELINE_SHARE = 0.15
+# One daily job in this many has per-minute node_timeline rows (its job clusters); the others only usage.
+NODE_TIMELINE_JOB_EVERY = 20
 WAREHOUSE_SIZES = {"2X_SMALL": 4, "X_SMALL": 6, "SMALL": 12, "MEDIUM": 24, "LARGE": 40}
 TAG_SETS: list[dict[str, str] | None] = [
     None,
@@ -44,6 +65,9 @@ TAG_SETS: list[dict[str, str] | None] = [
     {"team": "finance", "cost_center": "cc-4100", "env": "prod"},
     {"team": "marketing", "env": "prod"},
     {"team": "platform", "cost_center": "cc-9000", "env": "prod", "owner": "platform-ops"},
+    {"team": "data-eng", "cost_center": "cc-1001", "env": "prod", "Budget": "dataeng-2026"},
+    {"team": "analytics", "Budget": "bi-2026", "Project": "dashboards"},
+    {"team": "ml", "cost_center": "cc-3300", "Budget": "ml-2026", "Owner": "ml-platform"},
 ]
 FIRST_NAMES = [
     "ana",
@@ -190,7 +214,9 @@ def build_account(options: SimulationOptions) -> Account:
             "ip": [f"{a}.{b}.{c}.{d}" for a, b, c, d in rng.integers(1, 255, size=(n_users + n_sps, 4))],
         }
     )
-    principals.loc[principals.is_sp, "display"] = [f"sp-{company}-etl-{i}" for i in range(n_sps)]
+    principals["display"] = [u.replace(".", " ").title() for u in user_names] + [
+        f"sp-{company}-etl-{i}" for i in range(n_sps)
+    ]
 
     clusters = _all_purpose_clusters(rng, s, w, principals)
     jobs = _jobs(rng, s, w, principals, clusters)
@@ -235,12 +261,12 @@ def _cluster_ids(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def _all_purpose_clusters(rng, s, w, principals) -> pd.DataFrame:
-    n = _count(s, 36_000, 3 * w)
+    n = _count(s, 12_000, 3 * w)
     ws = _workspace_index(rng, n, w)
     owner = _users_of(principals, ws, rng, sp=False)
     node = rng.choice([1, 2, 3, 4, 5, 6, 7, 8], size=n)
     autoscale = rng.random(n) < 0.6
-    workers = rng.integers(1, 8, size=n)
+    workers = rng.integers(1, 6, size=n)
     first = principals.email.to_numpy()[owner]
     return pd.DataFrame(
         {
@@ -257,15 +283,21 @@ def _all_purpose_clusters(rng, s, w, principals) -> pd.DataFrame:
             "autoscale": autoscale,
             "max_workers": workers + rng.integers(1, 6, size=n),
             "photon": rng.random(n) < 0.35,
-            "dbr": rng.choice(["14.3.x-scala2.12", "15.4.x-scala2.12", "16.4.x-scala2.12", "17.3.x-scala2.13"], n),
+            "dbr": rng.choice(DBR_VERSIONS, n, p=DBR_WEIGHTS),
+            "pool": np.where(rng.random(n) < 0.15, rng.integers(0, 4, n), -1),
+            "policy": np.where(rng.random(n) < 0.5, rng.integers(0, 3, n), -1),
+            # a few clusters are deleted for good; the monitored ones (incident candidates) stay
+            "delete_us": np.where(rng.random(n) < 0.08, (20400 + rng.integers(0, 300, n)) * 86_400_000_000, NEVER_US),
             "tags": rng.choice(len(TAG_SETS), size=n, p=_tag_probabilities()),
             "auto_termination": rng.choice([30, 60, 120], size=n),
             "security_mode": rng.choice(["USER_ISOLATION", "SINGLE_USER"], size=n),
             "start_hour": rng.uniform(6.5, 10.5, size=n),
-            "hours": rng.uniform(3.0, 10.0, size=n),
+            "hours": rng.uniform(2.0, 6.0, size=n),
             "weekend_prob": rng.choice([0.05, 0.15, 0.6], size=n, p=[0.6, 0.3, 0.1]),
             "load": rng.beta(2.0, 3.0, size=n),
-            "monitored": np.arange(n) < max(6, int(40 * min(1.0, s * 50))) if n else np.zeros(0, bool),
+            # per-minute node_timeline rows: a few clusters (4 at the default scale), candidates of the idle
+            # and oversized incidents
+            "monitored": np.arange(n) < max(4, int(40 * min(1.0, s * 50))) if n else np.zeros(0, bool),
             "create_us": (19500 + rng.integers(0, 300, size=n)) * 86_400_000_000,
         }
     )
@@ -278,22 +310,28 @@ def _tag_probabilities() -> np.ndarray:
 
 
 def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
-    n = _count(s, 6_200, max(16, 5 * w))
+    """Scheduled jobs: hundreds in a mid-size account, mostly daily and small, with a long tail and a
+    few large, long ones (the cost mix and its sources are in docs/simulator.md)."""
+    n = _count(s, 100_000, max(16, 5 * w))
     ws = _workspace_index(rng, n, w)
     run_as_sp = rng.random(n) < 0.55
     run_as = np.where(run_as_sp, _users_of(principals, ws, rng, sp=True), _users_of(principals, ws, rng, sp=False))
     creator = _users_of(principals, ws, rng, sp=False)
-    compute = rng.choice(["JOB_CLUSTER", "SERVERLESS", "ALL_PURPOSE"], size=n, p=[0.6, 0.25, 0.15])
+    compute = rng.choice(["JOB_CLUSTER", "SERVERLESS", "ALL_PURPOSE"], size=n, p=[0.62, 0.28, 0.1])
     # the first jobs have known shapes: every compute kind exists and incidents have candidates
     compute[:6] = ["JOB_CLUSTER", "JOB_CLUSTER", "SERVERLESS", "ALL_PURPOSE", "JOB_CLUSTER", "JOB_CLUSTER"]
     ap_cluster = np.full(n, -1)
     for i in np.flatnonzero(compute == "ALL_PURPOSE"):
+        # on a cluster of the job's workspace, one without node metrics where there is one (a job keeps a
+        # cluster busy: the monitored ones stay candidates of the idle and oversized incidents)
         pool = np.flatnonzero(clusters.ws.to_numpy() == ws[i])
+        unmonitored = pool[~clusters.monitored.to_numpy()[pool]]
+        pool = unmonitored if unmonitored.size else pool
         if pool.size == 0:
             compute[i] = "JOB_CLUSTER"
         else:
             ap_cluster[i] = rng.choice(pool)
-    period = rng.choice([24, 12, 6, 4, 1], size=n, p=[0.55, 0.1, 0.1, 0.1, 0.15])
+    period = rng.choice([24, 12, 6, 4, 1], size=n, p=[0.8, 0.08, 0.06, 0.04, 0.02])
     period[:6] = [24, 4, 24, 6, 24, 12]
     fail_prob = rng.choice([0.01, 0.03, 0.08], size=n, p=[0.6, 0.3, 0.1])
     fail_prob[:6] = 0.01
@@ -302,6 +340,23 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
     tags = rng.choice(len(TAG_SETS), size=n, p=_tag_probabilities())
     words = rng.choice(JOB_WORDS, size=n)
     verbs = rng.choice(JOB_VERBS, size=n)
+    # size: a long tail of small jobs and a few large daily ones on big nodes (docs/simulator.md)
+    large = rng.random(n) < LARGE_JOB_SHARE
+    large[:6] = False
+    workers = np.where(
+        large,
+        np.round(16 * 2 ** rng.uniform(0, 2, n)),
+        np.clip(np.round(np.exp(rng.normal(np.log(5), 0.7, n))), 1, 24),
+    )
+    period = np.where(large, 24, period)
+    # a run ends well before the next one starts (at most half the period)
+    duration = np.where(large, rng.uniform(90, 300, n), np.exp(rng.normal(np.log(20.0), 0.8, size=n)).clip(2, 150))
+    duration = np.minimum(duration, 30 * period)
+    node = np.where(large, rng.choice(LARGE_JOB_NODES, n), rng.choice([1, 2, 3, 5, 7, 8], size=n))
+    trigger = rng.choice(
+        ["CRON", "FILE_ARRIVAL", "PERIODIC", "TABLE_UPDATE", "CONTINUOUS"], size=n, p=[0.78, 0.08, 0.08, 0.04, 0.02]
+    )
+    trigger[:6] = "CRON"
     return pd.DataFrame(
         {
             "job_id": _numeric_ids(rng, n, 10**13, 10**15).astype(str),
@@ -317,20 +372,33 @@ def _jobs(rng, s, w, principals, clusters) -> pd.DataFrame:
             "tags_missing_in_billing": (tags > 0) & (rng.random(n) < 0.25),
             "compute": compute,
             "ap_cluster": ap_cluster,
-            "node": rng.choice([1, 2, 3, 5, 7, 8], size=n),
-            "workers": rng.integers(1, 9, size=n),
+            "node": node,
+            "workers": workers.astype(np.int64),
             "photon": rng.random(n) < 0.4,
             "period_h": period,
             "offset_min": rng.integers(0, 60 * np.minimum(period, 24)),
-            "duration_min": np.exp(rng.normal(np.log(18.0), 0.8, size=n)).clip(2, 150),
+            "duration_min": duration,
             "fail_prob": fail_prob,
             "weekday_only": weekday_only,
-            "trigger": rng.choice(["CRON", "FILE_ARRIVAL", "PERIODIC"], size=n, p=[0.8, 0.1, 0.1]),
+            "trigger": trigger,
             "tasks": rng.integers(1, 5, size=n),
             "params": rng.integers(0, 4, size=n),
             "description": [f"{v.capitalize()} {x} data" for v, x in zip(verbs, words, strict=False)],
             "create_us": (19400 + rng.integers(0, 500, size=n)) * 86_400_000_000,
             "change_prob": np.full(n, 0.004),
+            "dbr": rng.choice(DBR_VERSIONS, n, p=DBR_WEIGHTS),
+            # about 4 % of jobs are deleted on some day (and stop running); incident candidates never are
+            "delete_us": np.where(
+                (rng.random(n) < 0.04) & (np.arange(n) >= 6),
+                (20300 + rng.integers(0, 500, n)) * 86_400_000_000,
+                NEVER_US,
+            ),
+            # per-minute node metrics for some daily jobs (volume; docs/simulator.md)
+            "monitored": (np.arange(n) % NODE_TIMELINE_JOB_EVERY == 0) & ~large & (period == 24),
+            # runs of about 5 % of jobs are triggered by a run-job task of an orchestrating job
+            "triggered_by_task": (rng.random(n) < 0.05) & (np.arange(n) >= 6),
+            "bundle": rng.random(n) < 0.3,
+            "health_rule": rng.random(n) < 0.2,
         }
     )
 
@@ -341,6 +409,8 @@ def _pipelines(rng, s, w, principals) -> pd.DataFrame:
     ws[: min(w, n)] = np.arange(min(w, n))
     serverless = rng.random(n) < 0.4
     serverless[:2] = [False, True]
+    continuous = (rng.random(n) < CONTINUOUS_PIPELINE_SHARE) & (np.arange(n) >= 2)
+    period = np.where(continuous, 24, rng.choice([24, 6, 1], size=n, p=[0.5, 0.3, 0.2]))
     words = rng.choice(JOB_WORDS, size=n)
     tags = rng.choice(len(TAG_SETS), size=n, p=_tag_probabilities())
     return pd.DataFrame(
@@ -356,10 +426,15 @@ def _pipelines(rng, s, w, principals) -> pd.DataFrame:
             "edition": rng.choice(["CORE", "PRO", "ADVANCED"], size=n),
             "photon": rng.random(n) < 0.5,
             "node": rng.choice([1, 2, 3, 5], size=n),
-            "workers": rng.integers(1, 6, size=n),
-            "period_h": rng.choice([24, 6, 1], size=n, p=[0.6, 0.25, 0.15]),
+            "workers": np.where(continuous, rng.integers(1, 4, size=n), rng.integers(2, 9, size=n)),
+            "period_h": period,
             "offset_min": rng.integers(0, 60, size=n),
-            "duration_min": np.exp(rng.normal(np.log(20.0), 0.6, size=n)).clip(3, 120),
+            # a continuous pipeline runs all day (one update a day, restarted at its offset minute); a
+            # triggered one for at most 40 % of its period
+            "duration_min": np.where(
+                continuous, 24 * 60 - 10, np.exp(rng.normal(np.log(30.0), 0.6, size=n)).clip(5, 24 * period)
+            ),
+            "continuous": continuous,
             "cluster_id": _cluster_ids(rng, n),
             "create_us": (19450 + rng.integers(0, 400, size=n)) * 86_400_000_000,
         }
@@ -371,7 +446,7 @@ def _warehouses(rng, s, w, principals) -> pd.DataFrame:
     ws = _workspace_index(rng, n, w)
     ws[: min(w, n)] = np.arange(min(w, n))
     wtype = rng.choice(["PRO", "SERVERLESS", "CLASSIC"], size=n, p=[0.4, 0.5, 0.1])
-    size = rng.choice(list(WAREHOUSE_SIZES), size=n, p=[0.25, 0.3, 0.25, 0.15, 0.05])
+    size = rng.choice(list(WAREHOUSE_SIZES), size=n, p=[0.35, 0.35, 0.2, 0.08, 0.02])
     max_clusters = rng.choice([1, 2, 4, 8], size=n)
     words = rng.choice(["bi", "adhoc", "reporting", "dbt", "finance", "genie"], size=n)
     return pd.DataFrame(
@@ -383,7 +458,10 @@ def _warehouses(rng, s, w, principals) -> pd.DataFrame:
             "size": size,
             "min_clusters": np.ones(n, dtype=np.int32),
             "max_clusters": max_clusters.astype(np.int32),
-            "auto_stop": rng.choice([10, 30, 60, 120], size=n, p=[0.2, 0.3, 0.3, 0.2]).astype(np.int32),
+            # serverless warehouses stop after minutes idle (their default is 10), pro and classic later
+            "auto_stop": np.where(
+                wtype == "SERVERLESS", rng.choice([5, 10, 15], size=n), rng.choice([30, 45, 60, 120], size=n)
+            ).astype(np.int32),
             "tags": rng.choice(len(TAG_SETS), size=n, p=_tag_probabilities()),
             "owner": _users_of(principals, ws, rng, sp=False),
             "queries_per_day": rng.gamma(1.5, 1.0, size=n),
@@ -401,6 +479,7 @@ def _endpoints(rng, s, w, principals) -> pd.DataFrame:
     kind = rng.choice(
         ["CUSTOM_MODEL", "FOUNDATION_MODEL", "EXTERNAL_MODEL", "FEATURE_SPEC"], size=n, p=[0.45, 0.3, 0.15, 0.1]
     )
+    kind[: min(n, 4)] = ["CUSTOM_MODEL", "FOUNDATION_MODEL", "EXTERNAL_MODEL", "FEATURE_SPEC"][: min(n, 4)]
     words = rng.choice(JOB_WORDS, size=n)
     return pd.DataFrame(
         {

@@ -1,9 +1,12 @@
-"""Injected incidents: where each one goes (the plan) and its ground-truth record.
+"""Injected incidents: when each one happens (the plan) and its ground-truth record.
 
-Incidents are anchored to the END of the window (days before `end_date`), clipped into the
-window, so short windows still contain them. The security incidents and the failure streak fall
-in the last 5 days so that "last 7 days" checks find them. The generators read the plan; the
-ground truth is written from the generated data so it matches the tables exactly.
+Incidents are anchored to absolute days, not to the window: each type recurs with its own period
+(`CADENCE`), on a phase drawn from the seed, and each occurrence picks its entity by cycling through
+a pool of suitable entities. A day's data therefore depends only on (seed, account, day), so a
+window that moves by a day keeps every earlier incident where it was, and any window as long as a
+type's period holds at least one of it. The generators read the plan; the ground truth is written
+from the generated data (or, for values that need days not generated yet, from the plan), so it
+matches the tables exactly and never changes once written.
 """
 
 from __future__ import annotations
@@ -11,23 +14,40 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
-from hm_utils.simulator.common import US_PER_DAY, US_PER_HOUR, Window
+from hm_utils.simulator.common import US_PER_DAY, US_PER_HOUR, stable_int
 
-INCIDENT_TYPES = (
-    "cost_spike",
-    "runaway_job",
-    "failure_streak",
-    "duration_regression",
-    "brute_force_login",
-    "admin_privilege_grant",
-    "mass_download",
-    "idle_cluster",
-    "oversized_cluster",
-    "warehouse_queueing",
-    "stale_table",
-)
+
+@dataclass(frozen=True)
+class Cadence:
+    """An incident type recurs every `period` days and its effect lasts `duration` days."""
+
+    period: int
+    duration: int = 1
+
+
+CADENCE: dict[str, Cadence] = {
+    "cost_spike": Cadence(14),
+    "runaway_job": Cadence(14),
+    "failure_streak": Cadence(7),
+    "duration_regression": Cadence(14, 14),
+    "brute_force_login": Cadence(7),
+    "admin_privilege_grant": Cadence(7),
+    "mass_download": Cadence(7),
+    "permission_change_burst": Cadence(7),
+    "secret_enumeration": Cadence(7),
+    "mass_securable_access": Cadence(7),
+    "cross_workspace_activity": Cadence(7),
+    "idle_cluster": Cadence(21, 5),
+    "oversized_cluster": Cadence(21, 4),
+    "warehouse_queueing": Cadence(7),
+    "stale_table": Cadence(14, 21),
+}
+INCIDENT_TYPES = tuple(CADENCE)
+# One user active in this many workspaces in a day is what cross-workspace detections alert on.
+CROSS_WORKSPACE_MIN = 5
 
 GROUND_TRUTH_SCHEMA = pa.schema(
     [
@@ -47,64 +67,77 @@ GROUND_TRUTH_SCHEMA = pa.schema(
 
 
 @dataclass(frozen=True)
-class IncidentPlan:
-    """Days (epoch-day numbers) and entities (row indexes into the account frames) of incidents.
+class Occurrence:
+    """One incident: its type, cycle number, first day (epoch day) and the pool entry it hits."""
 
-    `enabled` False gives a plan that changes nothing.
+    kind: str
+    cycle: int
+    day: int
+    entity: int
+
+    @property
+    def last_day(self) -> int:
+        return self.day + CADENCE[self.kind].duration - 1
+
+    def covers(self, day: int | np.ndarray) -> bool | np.ndarray:
+        return (day >= self.day) & (day <= self.last_day)
+
+
+@dataclass(frozen=True)
+class IncidentPlan:
+    """Occurrences of every incident type that touch the generated days; `enabled` False is empty.
+
+    `entity` is a row index into the account frame the type acts on (jobs, clusters, warehouses,
+    principals...): occurrence k of a type hits pool[(phase + k) % len(pool)] of its candidates, so
+    consecutive ones differ.
+    Tunables of the incidents' size are class attributes.
     """
 
     enabled: bool
-    runaway_job: int = 0
-    runaway_day: int = 0
+    occurrences: tuple[Occurrence, ...] = ()
+
     runaway_hours: float = 14.0
-    streak_job: int = 1
-    streak_day: int = 0
     streak_runs: int = 5
-    regression_job: int = 4
-    regression_day: int = 0
     regression_factor: float = 2.5
-    stale_job: int = 5
-    stale_day: int = 0
-    cost_spike_day: int = 0
-    cost_spike_factor: float = 6.0
-    idle_cluster: int = 0
-    idle_days: tuple[int, int] = (0, 0)
-    oversized_cluster: int = 1
-    oversized_days: tuple[int, int] = (0, 0)
-    oversized_workers: int = 32
-    queueing_warehouse: int = 0
-    queueing_day: int = 0
-    brute_force_day: int = 0
-    admin_grant_day: int = 0
-    mass_download_day: int = 0
+    cost_spike_factor: int = 6
+    oversized_workers: int = 16
 
     @classmethod
-    def build(cls, window: Window, enabled: bool) -> IncidentPlan:
+    def build(
+        cls, seed: int, first_day: int, last_day: int, pools: dict[str, np.ndarray], enabled: bool
+    ) -> IncidentPlan:
+        """Occurrences whose effect overlaps [first_day, last_day]; `pools` holds each type's candidate
+        entity indexes (a type with an empty pool does not occur)."""
         if not enabled:
             return cls(enabled=False)
+        found = []
+        for kind, cadence in CADENCE.items():
+            pool = np.asarray(pools.get(kind, []), dtype=np.int64)
+            size = pool.size
+            if size <= 0:
+                continue
+            phase = stable_int(seed, "incident-phase", kind)
+            first_cycle = (first_day - cadence.duration - phase % cadence.period) // cadence.period
+            last_cycle = (last_day - phase % cadence.period) // cadence.period + 1
+            for k in range(first_cycle, last_cycle + 1):
+                day = k * cadence.period + phase % cadence.period
+                occurrence = Occurrence(kind, k, day, int(pool[(phase + k) % size]))
+                if occurrence.last_day >= first_day and occurrence.day <= last_day:
+                    found.append(occurrence)
+        return cls(enabled=True, occurrences=tuple(found))
 
-        def back(days: int) -> int:
-            return max(window.first_day, window.last_day - days)
+    def of(self, kind: str) -> list[Occurrence]:
+        return [o for o in self.occurrences if o.kind == kind]
 
-        return cls(
-            enabled=True,
-            runaway_day=back(8),
-            streak_day=back(2),
-            regression_day=back(max(1, min(20, (window.last_day - window.first_day) // 2))),
-            stale_day=back(6),
-            cost_spike_day=back(12),
-            idle_days=(back(9), back(2)),
-            oversized_days=(back(6), back(1)),
-            queueing_day=back(3),
-            brute_force_day=back(1),
-            admin_grant_day=back(2),
-            mass_download_day=back(3),
-        )
+    def on(self, kind: str, day: int) -> list[Occurrence]:
+        """Occurrences of `kind` whose effect covers epoch day `day`."""
+        return [o for o in self.occurrences if o.kind == kind and o.covers(day)]
 
 
 @dataclass
 class GroundTruth:
-    """Collects one record per injected incident."""
+    """Collects one record per injected incident; the id names the type and start minute, so it is
+    the same whichever run of the simulator wrote the record."""
 
     records: list[dict[str, object]] = field(default_factory=list)
 
@@ -121,9 +154,10 @@ class GroundTruth:
         description: str,
         **details: object,
     ) -> None:
+        stamp = np.datetime64(int(start_us), "us").astype("datetime64[m]").astype(str).replace("-", "").replace(":", "")
         self.records.append(
             {
-                "incident_id": f"inc-{len(self.records) + 1:03d}-{incident_type}",
+                "incident_id": f"{incident_type}-{stamp}",
                 "incident_type": incident_type,
                 "workspace_id": workspace_id,
                 "entity_type": entity_type,
@@ -137,8 +171,17 @@ class GroundTruth:
             }
         )
 
-    def table(self) -> pa.Table:
-        columns = {name: [r[name] for r in self.records] for name in GROUND_TRUTH_SCHEMA.names}
+    def table(self, after_us: int | None = None, first_us: int = 0, end_us: int | None = None) -> pa.Table:
+        """Records that started in (after_us, end_us] and not before `first_us`, sorted by id."""
+        kept = [
+            r
+            for r in self.records
+            if r["start_time"] >= first_us
+            and (after_us is None or r["start_time"] > after_us)
+            and (end_us is None or r["start_time"] <= end_us)
+        ]
+        kept.sort(key=lambda r: r["incident_id"])
+        columns = {name: [r[name] for r in kept] for name in GROUND_TRUTH_SCHEMA.names}
         return pa.table(columns, schema=GROUND_TRUTH_SCHEMA)
 
 

@@ -39,8 +39,10 @@ from hm_utils.simulator.common import (
     unit_hash,
     weekday_of,
 )
-from hm_utils.simulator.entities import NODE_TYPES, TAG_SETS, TASK_KEYS, Account
+from hm_utils.simulator.entities import NEVER_US, NODE_TYPES, TAG_SETS, TASK_KEYS, Account
 from hm_utils.simulator.incidents import IncidentPlan
+
+HISTORY_FIRST_DAY = 19400  # 2023-02-13: the simulated account's first definitions
 
 FAILURE_CODES = [
     "RUN_EXECUTION_ERROR",
@@ -52,6 +54,7 @@ FAILURE_CODES = [
     "UNAUTHORIZED_ERROR",
 ]
 FAILURE_WEIGHTS = [0.5, 0.12, 0.1, 0.1, 0.06, 0.07, 0.05]
+MAX_REPAIRS = 3  # a repaired run is repaired again while it fails, at most this many times
 TERMINATION_TYPE = {
     "SUCCESS": "SUCCESS",
     "CLOUD_FAILURE": "CLOUD_FAILURE",
@@ -108,8 +111,10 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
         per_day = 24 // period
         if weekday_of(day) >= 5:
             per_day = np.where(jobs.weekday_only.to_numpy(), 0, per_day)
-        if plan.enabled and day >= plan.stale_day:
-            per_day[plan.stale_job] = 0
+        for paused in plan.on("stale_table", day):
+            per_day[paused.entity] = 0
+        alive = _alive(jobs, day)
+        per_day = np.where(alive, per_day, 0)
         job = np.repeat(np.arange(n_jobs), per_day)
         slot = np.arange(job.size) - np.repeat(np.cumsum(per_day) - per_day, per_day)
         start = (
@@ -119,7 +124,7 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
             + rng.integers(0, 90 * US_PER_SECOND, job.size)
         )
         trigger = jobs.trigger.to_numpy()[job].astype(object)
-        manual = rng.random(n_jobs) < 0.02
+        manual = (rng.random(n_jobs) < 0.02) & alive
         if manual.any():
             extra = np.flatnonzero(manual)
             job = np.r_[job, extra]
@@ -132,16 +137,16 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
         code_pick = rng.choice(len(FAILURE_CODES), size=n, p=FAILURE_WEIGHTS)
         state_pick = rng.random(n)
         forced = np.zeros(n, bool)
-        if plan.enabled:
-            duration = np.where(
-                (job == plan.regression_job) & (day >= plan.regression_day), duration * plan.regression_factor, duration
-            )
-            runaway = (job == plan.runaway_job) & (day == plan.runaway_day) & (slot == 0)
+        for regression in plan.on("duration_regression", day):
+            duration = np.where(job == regression.entity, duration * plan.regression_factor, duration)
+        for runaway_plan in plan.on("runaway_job", day):
+            runaway = (job == runaway_plan.entity) & (slot == 0)
             duration = np.where(runaway, plan.runaway_hours * US_PER_HOUR, duration)
             failed &= ~runaway
-            forced = (job == plan.streak_job) & (day == plan.streak_day) & (slot < plan.streak_runs)
-            failed |= forced
-            code_pick = np.where(forced, FAILURE_CODES.index("DRIVER_ERROR"), code_pick)
+        for streak in plan.on("failure_streak", day):
+            forced |= (job == streak.entity) & (slot < plan.streak_runs)
+        failed |= forced
+        code_pick = np.where(forced, FAILURE_CODES.index("DRIVER_ERROR"), code_pick)
         duration = np.where(failed, duration * rng.uniform(0.2, 0.9, n), duration).astype(np.int64)
         result = np.where(
             failed,
@@ -159,32 +164,39 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
         follow = failed & ~forced & (result != "TIMED_OUT")
         retry = follow & (rng.random(n) < 0.35)
         repair = follow & ~retry & (rng.random(n) < 0.3)
-        r_idx, p_idx = np.flatnonzero(retry), np.flatnonzero(repair)
+        r_idx = np.flatnonzero(retry)
         retry_start = end[r_idx] + rng.integers(60, 300, r_idx.size) * US_PER_SECOND
-        repair_start = end[p_idx] + rng.integers(20, 120, p_idx.size) * US_PER_MINUTE
-        retry_ok, repair_ok = rng.random(r_idx.size) < 0.85, rng.random(p_idx.size) < 0.9
-        pieces.append(
-            {
-                "job": np.r_[job, job[r_idx], job[p_idx]],
-                "run_id": np.r_[run_id, run_id[-1] + 1 + np.arange(r_idx.size), run_id[p_idx]],
-                "seg_no": np.r_[np.zeros(n, np.int64), np.zeros(r_idx.size, np.int64), np.ones(p_idx.size, np.int64)],
-                "start": np.r_[start, retry_start, repair_start],
-                "end": np.r_[
-                    end,
-                    retry_start + (end[r_idx] - start[r_idx]) * 2,
-                    repair_start + duration[p_idx] // 2 + US_PER_MINUTE,
-                ],
-                "result": np.r_[
-                    result, np.where(retry_ok, "SUCCEEDED", "FAILED"), np.where(repair_ok, "SUCCEEDED", "FAILED")
-                ],
-                "term": np.r_[
-                    term,
-                    np.where(retry_ok, "SUCCESS", "RUN_EXECUTION_ERROR"),
-                    np.where(repair_ok, "SUCCESS", "RUN_EXECUTION_ERROR"),
-                ],
-                "trigger": np.r_[trigger, np.full(r_idx.size, "ONETIME_RETRY", dtype=object), trigger[p_idx]],
+        retry_ok = rng.random(r_idx.size) < 0.85
+        piece = {
+            "job": np.r_[job, job[r_idx]],
+            "run_id": np.r_[run_id, run_id[-1] + 1 + np.arange(r_idx.size)],
+            "seg_no": np.zeros(n + r_idx.size, np.int64),
+            "start": np.r_[start, retry_start],
+            "end": np.r_[end, retry_start + (end[r_idx] - start[r_idx]) * 2],
+            "result": np.r_[result, np.where(retry_ok, "SUCCEEDED", "FAILED")],
+            "term": np.r_[term, np.where(retry_ok, "SUCCESS", "RUN_EXECUTION_ERROR")],
+            "trigger": np.r_[trigger, np.full(r_idx.size, "ONETIME_RETRY", dtype=object)],
+        }
+        # repairs under the same run_id: a repair that fails is repaired again, up to MAX_REPAIRS times
+        pending, last_end, half = np.flatnonzero(repair), end[repair], duration[repair] // 2
+        for attempt in range(1, MAX_REPAIRS + 1):
+            if pending.size == 0:
+                break
+            repair_start = last_end + rng.integers(20, 120, pending.size) * US_PER_MINUTE
+            repair_end = repair_start + half + US_PER_MINUTE
+            ok = (rng.random(pending.size) < 0.75) | (attempt == MAX_REPAIRS)
+            piece = {
+                "job": np.r_[piece["job"], job[pending]],
+                "run_id": np.r_[piece["run_id"], run_id[pending]],
+                "seg_no": np.r_[piece["seg_no"], np.full(pending.size, attempt, np.int64)],
+                "start": np.r_[piece["start"], repair_start],
+                "end": np.r_[piece["end"], repair_end],
+                "result": np.r_[piece["result"], np.where(ok, "SUCCEEDED", "FAILED")],
+                "term": np.r_[piece["term"], np.where(ok, "SUCCESS", "RUN_EXECUTION_ERROR")],
+                "trigger": np.r_[piece["trigger"], trigger[pending]],
             }
-        )
+            pending, last_end, half = pending[~ok], repair_end[~ok], half[~ok]
+        pieces.append(piece)
     merged = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
     compute = jobs.compute.to_numpy()[merged["job"]]
     job_clusters = _job_cluster_ids(merged["start"], merged["run_id"], merged["seg_no"])
@@ -198,6 +210,11 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
         pc.if_else(pa.array(compute == "ALL_PURPOSE"), ap_ids, pa.nulls(compute.size, pa.string())),
     )
     return Segments(cluster_id=cluster_id, **{k: v for k, v in merged.items()})
+
+
+def _alive(jobs: pd.DataFrame, day: int) -> np.ndarray:
+    """Jobs that exist on epoch day `day` (created before it, not yet deleted)."""
+    return (jobs.create_us.to_numpy() // US_PER_DAY <= day) & (day < jobs.delete_us.to_numpy() // US_PER_DAY)
 
 
 def _compute_lists(compute: np.ndarray, cluster_id: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -248,6 +265,8 @@ def job_run_timeline(options: SimulationOptions, account: Account, window: Windo
         return pc.if_else(pa.array(last), pa.array(values, pa.int64()), pa.nulls(n, pa.int64()))
 
     params = dict_catalog(JOB_PARAMETER_SETS, pa.map_(pa.string(), pa.string()))
+    orchestrated = jobs.triggered_by_task.to_numpy()[job]
+    chain = 300_000_000_000_000 + (mix64(seg.run_id[owner], 9) % 10**14).astype(np.int64)
     return build_table(
         "lakeflow.job_run_timeline",
         n,
@@ -272,6 +291,9 @@ def job_run_timeline(options: SimulationOptions, account: Account, window: Windo
             "run_duration_seconds": terminal(total_s),
             "cleanup_duration_seconds": terminal(cleanup),
             "execution_duration_seconds": terminal(np.maximum(total_s - setup - queue - cleanup, 0)),
+            # runs started by a run-job task of an orchestrating job (ids of that task run; UNCONFIRMED linkage)
+            "source_task_run_id": pa.array(np.where(orchestrated, chain.astype(str), None), pa.string()),
+            "root_task_run_id": pa.array(np.where(orchestrated, (chain - 1).astype(str), None), pa.string()),
         },
     )
 
@@ -319,6 +341,9 @@ def job_task_run_timeline(options: SimulationOptions, account: Account, window: 
             "period_start_time": timestamps(s0),
             "period_end_time": timestamps(s1),
             "task_key": take_strings(TASK_KEYS, task_no[owner]),
+            "task_parameters": dict_catalog([None, {"env": "prod"}, {"env": "prod", "catalog": "main"}]).take(
+                pa.array(jobs.params.to_numpy()[job] % 3)
+            ),
             "compute_ids": compute_ids,
             "result_state": pa.array(np.where(last, t_result[owner], None), pa.string()),
             "termination_code": pa.array(np.where(last, t_term[owner], None), pa.string()),
@@ -350,7 +375,7 @@ def job_usage(options: SimulationOptions, account: Account, seg: Segments) -> Us
     node = jobs.node.to_numpy()[job]
     rate = np.where(
         serverless,
-        2.0 + 8.0 * unit_hash(job, 5),
+        (0.6 + 0.8 * unit_hash(job, 5)) * (jobs.workers.to_numpy()[job] + 1),  # serverless sizes like the job
         np.array([t[4] for t in NODE_TYPES])[node] * (jobs.workers.to_numpy()[job] + 1),
     )
     hours = (s1 - s0) / US_PER_HOUR
@@ -393,6 +418,21 @@ def job_usage(options: SimulationOptions, account: Account, seg: Segments) -> Us
     )
 
 
+def _health_rules(has_rule: np.ndarray, duration_min: np.ndarray) -> pa.Array:
+    """Jobs' health rules: a run-duration threshold of three times the usual duration, when set."""
+    n = has_rule.size
+    rule = pa.StructArray.from_arrays(
+        [
+            repeat_scalar("RUN_DURATION_SECONDS", n),
+            repeat_scalar("GREATER_THAN", n),
+            pa.array((duration_min * 180).astype(np.int64)),
+        ],
+        names=["metric", "operator", "value"],
+    )
+    offsets = np.r_[0, np.cumsum(has_rule)].astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), rule.filter(pa.array(has_rule)))
+
+
 def tag_catalog() -> pa.Array:
     """TAG_SETS as a map array; index 0 (no tags) is an empty map."""
     return dict_catalog([e or {} for e in TAG_SETS])
@@ -407,15 +447,24 @@ def jobs_scd2(
     rows_job, rows_time, rows_paused, rows_timeout = [], [], [], []
     for i in range(n_jobs):
         rows_job.append(i), rows_time.append(jobs.create_us.iat[i]), rows_paused.append(False), rows_timeout.append(0)
-    for day in window.days():
+    rows_deleted = [False] * n_jobs
+    # definitions keep their whole history (not only the window's): edits drawn per day since the account began
+    for day in range(HISTORY_FIRST_DAY, window.last_day + 1):
         rng = day_rng(options, day, "job_changes")
-        changed = np.flatnonzero(rng.random(n_jobs) < jobs.change_prob.to_numpy())
+        changed = np.flatnonzero((rng.random(n_jobs) < jobs.change_prob.to_numpy()) & _alive(jobs, day))
         for i in changed:
             rows_job.append(i), rows_time.append(day * US_PER_DAY + int(rng.integers(8, 18)) * US_PER_HOUR)
             rows_paused.append(False), rows_timeout.append(int(rng.choice([3600, 7200, 14400])))
-    if plan.enabled:
-        rows_job.append(plan.stale_job), rows_time.append(plan.stale_day * US_PER_DAY - 2 * US_PER_HOUR)
-        rows_paused.append(True), rows_timeout.append(0)
+            rows_deleted.append(False)
+    for i in np.flatnonzero(jobs.delete_us.to_numpy() < NEVER_US):
+        rows_job.append(i), rows_time.append(int(jobs.delete_us.iat[i]) + 10 * US_PER_HOUR)
+        rows_paused.append(True), rows_timeout.append(0), rows_deleted.append(True)
+    for stale in plan.of("stale_table"):  # paused the evening before, resumed when the pause ends
+        rows_job += [stale.entity, stale.entity]
+        rows_time += [stale.day * US_PER_DAY - 2 * US_PER_HOUR, (stale.last_day + 1) * US_PER_DAY + 9 * US_PER_HOUR]
+        rows_paused += [True, False]
+        rows_timeout += [0, 0]
+        rows_deleted += [False, False]
     job = np.array(rows_job)
     n = job.size
     period = jobs.period_h.to_numpy()[job]
@@ -444,13 +493,36 @@ def jobs_scd2(
             "trigger.schedule.quartz_cron_expression": pa.array(np.where(trigger == "CRON", cron, None), pa.string()),
             "trigger.schedule.timezone_id": pa.array(np.where(trigger == "CRON", "UTC", None), pa.string()),
             "trigger.schedule.__null__": trigger != "CRON",
-            "trigger.periodic.interval": pa.array(np.where(trigger == "PERIODIC", period, 0), pa.int32()),
+            "trigger.periodic.interval": pa.array(period, pa.int32()),
             "trigger.periodic.units": pa.array(np.where(trigger == "PERIODIC", "HOURS", None), pa.string()),
             "trigger.periodic.__null__": trigger != "PERIODIC",
             "trigger.file_arrival.url": pa.array(
                 np.where(trigger == "FILE_ARRIVAL", "s3://landing/incoming/", None), pa.string()
             ),
+            "trigger.file_arrival.min_time_between_triggers_seconds": pa.array(np.full(n, 300), pa.int32()),
+            "trigger.file_arrival.wait_after_last_change_seconds": pa.array(np.full(n, 60), pa.int32()),
             "trigger.file_arrival.__null__": trigger != "FILE_ARRIVAL",
+            "trigger.continuous.enabled": np.ones(n, bool),
+            "trigger.continuous.__null__": trigger != "CONTINUOUS",
+            "trigger.table_update.table_names": pa.ListArray.from_arrays(
+                pa.array(np.arange(n + 1, dtype=np.int32)),
+                take_strings(list(account.tables.source_a), job % len(account.tables)),
+            ),
+            "trigger.table_update.min_time_between_triggers_seconds": np.full(n, 600, np.int64),
+            "trigger.table_update.wait_after_last_change_seconds": np.full(n, 120, np.int64),
+            "trigger.table_update.condition": repeat_scalar("ANY_UPDATED", n),
+            "trigger.table_update.__null__": trigger != "TABLE_UPDATE",
+            "health_rules": _health_rules(jobs.health_rule.to_numpy()[job], jobs.duration_min.to_numpy()[job]),
+            "deployment.kind": repeat_scalar("BUNDLE", n),
+            "deployment.metadata_file_path": concat_strings(
+                "/Workspace/Users/",
+                pa.array(emails[jobs.creator.to_numpy()[job]], pa.string()),
+                "/.bundle/etl/files/databricks.yml",
+            ),
+            "deployment.__null__": ~jobs.bundle.to_numpy()[job],
+            "delete_time": pa.array(np.where(np.array(rows_deleted), np.array(rows_time), None), pa.int64()).cast(
+                pa.timestamp("us", tz="UTC")
+            ),
             "trigger_type": pa.array(trigger.astype(object), pa.string()),
             "run_as_user_name": pa.array(emails[jobs.run_as.to_numpy()[job]], pa.string()),
             "creator_user_name": pa.array(emails[jobs.creator.to_numpy()[job]], pa.string()),
@@ -462,6 +534,10 @@ def jobs_scd2(
     tasks = jobs.tasks.to_numpy()
     t_job = np.repeat(np.arange(n_jobs), tasks)
     t_no = np.arange(t_job.size) - np.repeat(np.cumsum(tasks) - tasks, tasks)
+    gone = np.flatnonzero(jobs.delete_us.to_numpy()[t_job] < NEVER_US)  # a deleted job's tasks get a deletion row
+    t_change = np.r_[jobs.create_us.to_numpy()[t_job], jobs.delete_us.to_numpy()[t_job[gone]] + 10 * US_PER_HOUR]
+    t_deleted = np.r_[np.zeros(t_job.size, bool), np.ones(gone.size, bool)]
+    t_job, t_no = np.r_[t_job, t_job[gone]], np.r_[t_no, t_no[gone]]
     depends = pa.ListArray.from_arrays(
         pa.array(np.r_[0, np.cumsum(t_no > 0)].astype(np.int32)), take_strings(TASK_KEYS, t_no[t_no > 0] - 1)
     )
@@ -477,13 +553,13 @@ def jobs_scd2(
             "job_id": pa.array(jobs.job_id.to_numpy()[t_job], pa.string()),
             "task_key": take_strings(TASK_KEYS, t_no),
             "depends_on_keys": depends,
-            "change_time": timestamps(jobs.create_us.to_numpy()[t_job]),
+            "change_time": timestamps(t_change),
             "timeout_seconds": pa.array(np.full(m, 3600), pa.int64()),
+            "health_rules": _health_rules(jobs.health_rule.to_numpy()[t_job], jobs.duration_min.to_numpy()[t_job] / 2),
+            "delete_time": pa.array(np.where(t_deleted, t_change, None), pa.int64()).cast(pa.timestamp("us", tz="UTC")),
         },
     )
-    return jobs_table.filter(
-        pc.less_equal(jobs_table["change_time"], timestamps(np.array([window.end_us]))[0])
-    ), tasks_table
+    return jobs_table, tasks_table
 
 
 @dataclass
@@ -534,6 +610,15 @@ def pipeline_tables(
     serverless = pipes.serverless.to_numpy()[pipe]
     ws_ids = account.workspaces.workspace_id.to_numpy()
     emails = principals.email.to_numpy()
+    by_task = unit_hash(upd.update_key[owner], pipe, 4) < 0.33
+    selected = unit_hash(upd.update_key[owner], pipe, 5) < 0.1  # updates limited to some tables
+    pick = (unit_hash(upd.update_key[owner], pipe, 6) * 3).astype(int)
+
+    def _selection(mask: np.ndarray, pipe: np.ndarray) -> pa.Array:
+        offsets = np.r_[0, np.cumsum(mask)].astype(np.int32)
+        names = pa.array([f"{name}_table" for name in pipes.name.to_numpy()[pipe[mask]]], pa.string())
+        return pa.ListArray.from_arrays(pa.array(offsets), names)
+
     timeline = build_table(
         "lakeflow.pipeline_update_timeline",
         n,
@@ -551,6 +636,18 @@ def pipeline_tables(
             "trigger_type": repeat_scalar("API_CALL", n),
             "result_state": pa.array(np.where(last, upd.result[owner], None), pa.string()),
             "compute.type": pa.array(np.where(serverless, "SERVERLESS", "CLASSIC").astype(object), pa.string()),
+            # a third of the updates are started by a pipeline task of a job (ids UNCONFIRMED as linked)
+            "trigger_details.job_task.job_id": pa.array(
+                np.where(by_task, account.jobs.job_id.to_numpy()[pipe % len(account.jobs)], None), pa.string()
+            ),
+            "trigger_details.job_task.job_run_id": pa.array(
+                np.where(by_task, (100_000_000_000_000 + upd.update_key[owner]).astype(str), None), pa.string()
+            ),
+            "trigger_details.job_task.__null__": ~by_task,
+            "trigger_details.__null__": ~by_task,
+            "refresh_selection": _selection(selected & (pick == 0), pipe),
+            "full_refresh_selection": _selection(selected & (pick == 1), pipe),
+            "reset_checkpoint_selection": _selection(selected & (pick == 2), pipe),
             "compute.cluster_id": pa.array(np.where(serverless, None, pipes.cluster_id.to_numpy()[pipe]), pa.string()),
             "period_start_time": timestamps(s0),
             "period_end_time": timestamps(s1),
@@ -571,7 +668,7 @@ def pipeline_tables(
             "tags": tag_catalog().take(pa.array(pipes.tags.to_numpy())),
             "settings.photon": pipes.photon.to_numpy(),
             "settings.development": np.zeros(m, bool),
-            "settings.continuous": np.zeros(m, bool),
+            "settings.continuous": pipes.continuous.to_numpy(),
             "settings.serverless": pipes.serverless.to_numpy(),
             "settings.edition": pa.array(pipes.edition.to_numpy(), pa.string()),
             "settings.channel": repeat_scalar("CURRENT", m),
@@ -579,6 +676,7 @@ def pipeline_tables(
             "change_time": timestamps(pipes.create_us.to_numpy()),
         },
     )
+    definitions = pa.concat_tables([definitions, retired_rows(definitions, "delete_time", account.account_id)])
 
     u_owner, u0, u1 = split_into_hours(upd.start, upd.end)
     u_pipe = upd.pipeline[u_owner]
@@ -626,6 +724,27 @@ def pipeline_tables(
         },
     )
     return definitions, timeline, usage
+
+
+def retired_rows(table: pa.Table, delete_column: str, account_id: str) -> pa.Table:
+    """Two rows (created, then deleted) for a resource retired before the simulated period: SCD2 tables
+    keep deleted resources with their delete time. Copies the first row with a new id and old dates."""
+    if table.num_rows == 0:
+        return table.slice(0, 0)
+    created, deleted = 19_450 * US_PER_DAY, 19_700 * US_PER_DAY
+    rows = pa.concat_tables([table.slice(0, 1), table.slice(0, 1)])
+    id_column = table.schema.names[
+        [name.endswith("_id") and name not in ("account_id", "workspace_id") for name in table.schema.names].index(True)
+    ]
+    rows = rows.set_column(
+        rows.schema.get_field_index(id_column), id_column, pa.array([f"retired-{account_id[:8]}"] * 2, pa.string())
+    )
+    for name in ("change_time", "create_time"):
+        if name in rows.schema.names:
+            values = pa.array([created, deleted], pa.int64()).cast(rows.schema.field(name).type)
+            rows = rows.set_column(rows.schema.get_field_index(name), name, values)
+    values = pa.array([None, deleted], pa.int64()).cast(rows.schema.field(delete_column).type)
+    return rows.set_column(rows.schema.get_field_index(delete_column), delete_column, values)
 
 
 def segments_frame(account: Account, seg: Segments) -> pd.DataFrame:

@@ -95,13 +95,13 @@ def simulate_queries(
         queued = np.where(rng.random(n) < 0.04, rng.integers(100, 5000, n), 0)
         key = day * 10_000_000 + np.arange(n)
         job_seg = np.full(n, -1)
-        if plan.enabled and day == plan.queueing_day:
+        for queueing in plan.on("warehouse_queueing", day):
             extra = max(40, int(2000 * options.scale))
-            w = np.r_[w, np.full(extra, plan.queueing_warehouse)]
+            w = np.r_[w, np.full(extra, queueing.entity)]
             start = np.r_[start, day * US_PER_DAY + 10 * US_PER_HOUR + rng.integers(0, 2 * US_PER_HOUR, extra)]
             exec_ms = np.r_[exec_ms, rng.integers(2_000, 30_000, extra)]
             queued = np.r_[queued, rng.integers(60_000, 600_000, extra)]
-            key = np.r_[key, day * 10_000_000 + 9_000_000 + np.arange(extra)]
+            key = np.r_[key, day * 10_000_000 + 9_000_000 + queueing.entity * 10_000 + np.arange(extra)]
             job_seg = np.r_[job_seg, np.full(extra, -1)]
         parts.append((w, start, start + (exec_ms + queued) * 1000, key, queued, job_seg))
     # statements issued by job runs: one per run for ~10 % of runs, on a warehouse of the job's workspace
@@ -113,6 +113,25 @@ def simulate_queries(
         js = seg.start[chosen] + 2 * US_PER_MINUTE
         parts.append((jw, js, js + 3_000_000, 10**14 + seg.run_id[chosen], np.zeros(chosen.size, np.int64), chosen))
     return Queries(*(np.concatenate([p[i] for p in parts]) for i in range(6)))
+
+
+def _parameters(has_params: np.ndarray, positional: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """query_parameters.named_parameters and pos_parameters of parameterised statements (one date each;
+    only one of the two is set, as the reference says)."""
+    from hm_utils.system_schema import arrow_schema
+
+    struct = arrow_schema("query.history").field("query_parameters").type
+    expr = {
+        "exprs": [{"tag": "literal", "literal": {"data_type": {"type_name": "STRING"}, "string_value": "2026-11-01"}}]
+    }
+    named = [
+        [("start_date", expr)] if flag and not pos else None for flag, pos in zip(has_params, positional, strict=True)
+    ]
+    ordered = [[expr] if flag and pos else None for flag, pos in zip(has_params, positional, strict=True)]
+    return (
+        pa.array(named, struct.field("named_parameters").type),
+        pa.array(ordered, struct.field("pos_parameters").type),
+    )
 
 
 def query_history(options: SimulationOptions, account: Account, window: Window, q: Queries, seg: Segments) -> pa.Table:
@@ -153,6 +172,11 @@ def query_history(options: SimulationOptions, account: Account, window: Window, 
     statement_id = hashed_uuids(options.seed, 31, key)
     source_kind = (u[4] * 10).astype(int)
     ws_ids = account.workspaces.workspace_id.to_numpy()
+    pipeline_ids = account.pipelines.pipeline_id.to_numpy()[w % len(account.pipelines)]
+    has_params = ~by_job & (client <= 1) & (u[6] < 0.3)  # editor and dashboard statements with parameters
+    named, ordered = _parameters(has_params, u[5] < 0.3)
+    # a few statements run on a classic cluster (notebooks and jobs attached to one)
+    on_cluster = ~by_job & (client == 6) & (u[7] < 0.3)
     return build_table(
         "query.history",
         n,
@@ -163,8 +187,12 @@ def query_history(options: SimulationOptions, account: Account, window: Window, 
             "executed_by": pa.array(email, pa.string()),
             "session_id": hashed_uuids(options.seed, 32, key // 7),
             "execution_status": pa.array(status, pa.string()),
-            "compute.type": repeat_scalar("WAREHOUSE", n),
-            "compute.warehouse_id": pa.array(wh.warehouse_id.to_numpy()[w], pa.string()),
+            "compute.type": pa.array(np.where(on_cluster, "CLUSTER", "WAREHOUSE"), pa.string()),
+            "compute.warehouse_id": pa.array(np.where(on_cluster, None, wh.warehouse_id.to_numpy()[w]), pa.string()),
+            "compute.cluster_id": pa.array(
+                np.where(on_cluster, account.clusters.cluster_id.to_numpy()[w % len(account.clusters)], None),
+                pa.string(),
+            ),
             "executed_by_user_id": pa.array(user_id, pa.string()),
             "statement_text": pa.array(statement, pa.string()),
             "statement_type": pa.array(text, pa.string()),
@@ -220,6 +248,47 @@ def query_history(options: SimulationOptions, account: Account, window: Window, 
                     None,
                 ),
                 pa.string(),
+            ),
+            "query_source.job_info.job_task_run_id": pa.array(
+                np.where(by_job, (seg.run_id[np.maximum(job_seg, 0)] + 7).astype(str), None), pa.string()
+            ),
+            "query_source.legacy_dashboard_id": pa.array(
+                np.where(
+                    ~by_job & (client == 1) & (source_kind == 9),
+                    hashed_uuids(ws, w, 5).to_numpy(zero_copy_only=False),
+                    None,
+                ),
+                pa.string(),
+            ),
+            "query_source.alert_id": pa.array(
+                np.where(
+                    ~by_job & (client == 0) & (source_kind == 8),
+                    hashed_uuids(w, 6).to_numpy(zero_copy_only=False),
+                    None,
+                ),
+                pa.string(),
+            ),
+            "query_source.notebook_id": pa.array(
+                np.where(~by_job & (client == 6), int_strings(10**15 + w).to_numpy(zero_copy_only=False), None),
+                pa.string(),
+            ),
+            "query_source.pipeline_info.pipeline_id": pa.array(
+                np.where(~by_job & (client == 4) & (source_kind == 7), pipeline_ids, None), pa.string()
+            ),
+            "query_source.pipeline_info.update_id": pa.array(
+                np.where(
+                    ~by_job & (client == 4) & (source_kind == 7),
+                    hashed_uuids(key, 8).to_numpy(zero_copy_only=False),
+                    None,
+                ),
+                pa.string(),
+            ),
+            "query_parameters.named_parameters": named,
+            "query_parameters.pos_parameters": ordered,
+            "query_parameters.truncated": np.zeros(n, bool),
+            "query_parameters.__null__": ~has_params,
+            "query_tags": pa.array(
+                [[("team", "bi")] if t else [] for t in has_params], pa.map_(pa.string(), pa.string())
             ),
             "executed_as_user_id": pa.array(user_id, pa.string()),
             "executed_as": pa.array(email, pa.string()),

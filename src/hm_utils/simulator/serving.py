@@ -22,6 +22,7 @@ from hm_utils.simulator.common import (
     weekday_of,
 )
 from hm_utils.simulator.entities import Account
+from hm_utils.simulator.lakeflow import retired_rows
 
 SERVING_TYPE = {
     "CUSTOM_MODEL": "MODEL",
@@ -36,7 +37,7 @@ def served_entities(account: Account, window: Window) -> pa.Table:
     ep = account.endpoints
     n = len(ep)
     kind = ep.kind.to_numpy()
-    return build_table(
+    table = build_table(
         "serving.served_entities",
         n,
         {
@@ -67,9 +68,17 @@ def served_entities(account: Account, window: Window) -> pa.Table:
             "custom_model_config.max_concurrency": np.full(n, 4, np.int32),
             "custom_model_config.compute_type": repeat_scalar("CPU", n),
             "custom_model_config.__null__": kind != "CUSTOM_MODEL",
+            "foundation_model_config.min_provisioned_throughput": np.zeros(n, np.int64),
+            "foundation_model_config.max_provisioned_throughput": np.full(n, 9500, np.int64),
+            "foundation_model_config.__null__": kind != "FOUNDATION_MODEL",
+            "feature_spec_config.min_concurrency": np.zeros(n, np.int32),
+            "feature_spec_config.max_concurrency": np.full(n, 4, np.int32),
+            "feature_spec_config.compute_type": repeat_scalar("CPU", n),
+            "feature_spec_config.__null__": kind != "FEATURE_SPEC",
             "change_time": timestamps(ep.create_us.to_numpy()),
         },
     )
+    return pa.concat_tables([table, retired_rows(table, "endpoint_delete_time", account.account_id)])
 
 
 def serving(options: SimulationOptions, account: Account, window: Window) -> tuple[pa.Table, UsagePart]:
@@ -116,6 +125,16 @@ def serving(options: SimulationOptions, account: Account, window: Window) -> tup
             "output_character_count": req["tout"] * 4,
             "request_streaming": llm & (req["key"] % 3 == 0),
             "served_entity_id": pa.array(ep.served_entity_id.to_numpy()[req["ep"]], pa.string()),
+            "client_request_id": pa.array(
+                np.where(
+                    req["key"] % 4 == 0, hashed_uuids(options.seed, 72, req["key"]).to_numpy(zero_copy_only=False), None
+                ),
+                pa.string(),
+            ),
+            "usage_context": pa.array(
+                [[("app", "chatbot"), ("team", "support")] if k % 5 == 0 else None for k in req["key"]],
+                pa.map_(pa.string(), pa.string()),
+            ),
         },
     )
     e, t, load = np.concatenate(hours_ep), np.concatenate(hours_t), np.concatenate(hours_load)
@@ -153,10 +172,11 @@ def notebook_usage(options: SimulationOptions, account: Account, window: Window)
     starts, ends, owners = [], [], []
     for day in window.days(lead=1):
         rng = day_rng(options, day, "notebooks")
-        active = rng.random(n) < (0.6 if weekday_of(day) < 5 else 0.06)
+        # a user opens a serverless notebook on about one working day in six (most use clusters or SQL)
+        active = rng.random(n) < (0.16 if weekday_of(day) < 5 else 0.02)
         idx = np.flatnonzero(active)
         start = day * US_PER_DAY + (rng.uniform(7.0, 17.0, idx.size) * US_PER_HOUR).astype(np.int64)
-        starts.append(start), ends.append(start + (rng.uniform(0.5, 5.0, idx.size) * US_PER_HOUR).astype(np.int64))
+        starts.append(start), ends.append(start + (rng.uniform(0.5, 3.0, idx.size) * US_PER_HOUR).astype(np.int64))
         owners.append(idx)
     start, end, owner = (np.concatenate(x) for x in (starts, ends, owners))
     piece, s0, s1 = split_into_hours(start, end)

@@ -22,9 +22,18 @@ def write_table(out_dir: Path, key: str, table: pa.Table) -> int:
     folder = table_dir(out_dir, key)
     if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    return _write_parts(folder, table, "part")
+
+
+def append_table(out_dir: Path, key: str, table: pa.Table, suffix: str) -> int:
+    """Add `table` to the folder of `key` as new part files named after `suffix`; returns rows added."""
+    return _write_parts(table_dir(out_dir, key), table, f"part-{suffix}")
+
+
+def _write_parts(folder: Path, table: pa.Table, prefix: str) -> int:
+    folder.mkdir(parents=True, exist_ok=True)
     parts = max(1, -(-table.num_rows // ROWS_PER_PART))
     for i in range(parts):
         chunk = table.slice(i * ROWS_PER_PART, ROWS_PER_PART)
-        pq.write_table(chunk, folder / f"part-{i:05d}.parquet", compression="zstd", row_group_size=500_000)
+        pq.write_table(chunk, folder / f"{prefix}-{i:05d}.parquet", compression="zstd", row_group_size=500_000)
     return table.num_rows
