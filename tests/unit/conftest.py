@@ -52,6 +52,7 @@ def _no_jvm_popen(fakes_folder: Path) -> type[subprocess.Popen]:
 def _no_jvm(monkeypatch, tmp_path_factory):
     monkeypatch.setattr(subprocess, "Popen", _no_jvm_popen(tmp_path_factory.getbasetemp().resolve()))
 
+
 # The default account's shape (8 workspaces, default scale and seed) over five weeks: every incident
 # type occurs several times, and the coverage and detection tests read the same folder.
 DEFAULT_SHAPE = SimulationOptions(days=35, end=datetime(2026, 11, 30, 6, 0), seed=42)
