@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from hm_utils import runlog
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError, StepFailedError
 
@@ -117,6 +118,7 @@ def run_plan(
             progress(f"{label} skipped (only when {step.when})")
             continue
         started = time.perf_counter()
+        started_at = datetime.now(timezone.utc).replace(tzinfo=None)
         parameters = {"env": config.env, "overrides": overrides, "run_id": run_id, **step.parameters}
         try:
             execute_notebook(
@@ -131,10 +133,12 @@ def run_plan(
             seconds = time.perf_counter() - started
             result.steps.append(StepResult(step.name, step.notebook, str(output), "failed", seconds, error.what))
             _write_summary(result)
+            runlog.record_step(config, run_id, step.name, step.notebook, "failed", started_at, seconds, error.what)
             progress(f"{label} FAILED after {seconds:.1f} s")
             raise
         seconds = time.perf_counter() - started
         result.steps.append(StepResult(step.name, step.notebook, str(output), "ok", seconds))
+        runlog.record_step(config, run_id, step.name, step.notebook, "ok", started_at, seconds)
         progress(f"{label} ok ({seconds:.1f} s)")
         _write_summary(result)
     _write_summary(result)
