@@ -45,3 +45,97 @@ def account(spark, config):
     layers.drop_layer_schemas(spark, config)
     simulation.run_simulation(config, simulation.options_from_config(config), spark=spark)
     return {result.layer: result.report for result in layers.build_layers(spark, config, "test-build")}
+
+
+class HttpReceiver:
+    """A real HTTP server on localhost recording every POST (path, headers, JSON body).
+
+    `behaviour[path]` makes a path answer with a status code, or sleep (`("sleep", seconds)`) before
+    answering 200, to play a failing or hanging service."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[dict] = []
+        self.behaviour: dict[str, object] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the http.server API
+                import time
+
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                action = receiver.behaviour.get(self.path, 200)
+                if isinstance(action, tuple):
+                    time.sleep(action[1])
+                    action = 200
+                if action == 200:
+                    receiver.received.append(
+                        {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
+                    )
+                self.send_response(int(action) if action != 200 else (202 if "pagerduty" in self.path else 200))
+                self.end_headers()
+                self.wfile.write(b'{"status": "success"}' if action == 200 else b"boom")
+
+            def log_message(self, *args):  # keep the test output quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def bodies(self, path: str) -> list:
+        return [item["json"] for item in self.received if item["path"] == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def http_receiver():
+    """A local HTTP receiver for webhook, Slack, Teams and PagerDuty deliveries."""
+    receiver = HttpReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def smtp_receiver():
+    """A real local SMTP server (aiosmtpd) keeping the messages it accepts; login with user hm / secret."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    class Keep:
+        def __init__(self) -> None:
+            self.messages: list[dict] = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - the aiosmtpd API
+            self.messages.append(
+                {"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "data": envelope.content.decode()}
+            )
+            return "250 OK"
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = auth_data.login == b"hm" and auth_data.password == b"secret"
+        return AuthResult(success=ok)
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Keep()
+    handler.port = port
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, authenticator=authenticate, auth_require_tls=False
+    )
+    controller.start()
+    yield handler
+    controller.stop()

@@ -144,7 +144,10 @@ def slack_message(notification: Mapping[str, Any]) -> dict[str, Any]:
         {
             "type": "context",
             "elements": [
-                {"type": "mrkdwn", "text": f"Databricks Health Monitor · team {notification['team']} · {notification['created_at']}"}
+                {
+                    "type": "mrkdwn",
+                    "text": f"Databricks Health Monitor · team {notification['team']} · {notification['created_at']}",
+                }
             ],
         }
     )
@@ -157,7 +160,9 @@ def teams_message(notification: Mapping[str, Any]) -> dict[str, Any]:
         {"type": "TextBlock", "text": notification["title"], "weight": "Bolder", "size": "Medium", "wrap": True}
     ]
     for alert in notification["alerts"]:
-        colour = "Good" if alert["status"] == "resolved" else ("Attention" if alert["severity"] == "critical" else "Warning")
+        colour = (
+            "Good" if alert["status"] == "resolved" else ("Attention" if alert["severity"] == "critical" else "Warning")
+        )
         body.append({"type": "TextBlock", "text": f"{alert['name']} ({alert['severity']}, {alert['status']})",
                      "weight": "Bolder", "color": colour, "wrap": True, "spacing": "Medium"})  # fmt: skip
         facts = [{"title": key, "value": value} for key, value in alert["labels"].items() if value]
@@ -174,7 +179,9 @@ def teams_message(notification: Mapping[str, Any]) -> dict[str, Any]:
     }
     return {
         "type": "message",
-        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}],
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
     }
 
 
@@ -196,8 +203,13 @@ def webhook_message(notification: Mapping[str, Any], receiver: str) -> dict[str,
             {
                 "status": alert["status"],
                 "labels": alert["labels"],
-                "annotations": {**alert["annotations"], "summary": alert["summary"], "runbook": alert["runbook"],
-                                "detail": alert["detail"], "value": alert["value"] or ""},  # fmt: skip
+                "annotations": {
+                    **alert["annotations"],
+                    "summary": alert["summary"],
+                    "runbook": alert["runbook"],
+                    "detail": alert["detail"],
+                    "value": alert["value"] or "",
+                },  # fmt: skip
                 "startsAt": alert["fired_at"] or "",
                 "endsAt": alert["resolved_at"] or "0001-01-01T00:00:00Z",
                 "generatorURL": "",
@@ -229,8 +241,13 @@ def pagerduty_events(notification: Mapping[str, Any], routing_key: str) -> list[
                     "component": alert["domain"],
                     "group": alert["team"],
                     "class": alert["alert_id"],
-                    "custom_details": {"labels": labels, "value": alert["value"], "threshold": alert["threshold"],
-                                       "runbook": alert["runbook"], "detail_function": alert["detail"]},  # fmt: skip
+                    "custom_details": {
+                        "labels": labels,
+                        "value": alert["value"],
+                        "threshold": alert["threshold"],
+                        "runbook": alert["runbook"],
+                        "detail_function": alert["detail"],
+                    },  # fmt: skip
                 },
             }
         )
@@ -248,7 +265,11 @@ def email_message(notification: Mapping[str, Any], sender: str, to: list[str]) -
     text, html = [notification["title"], ""], [f"<h2>{_escape(notification['title'])}</h2>"]
     for alert in notification["alerts"]:
         labels = ", ".join(f"{k}={v}" for k, v in alert["labels"].items() if v)
-        text += [f"{alert['name']} ({alert['severity']}, {alert['status']})", f"  {alert['summary']}", f"  labels: {labels}"]
+        text += [
+            f"{alert['name']} ({alert['severity']}, {alert['status']})",
+            f"  {alert['summary']}",
+            f"  labels: {labels}",
+        ]
         colour = _SEVERITY_COLOURS["resolved" if alert["status"] == "resolved" else alert["severity"]]
         html.append(
             f"<h3 style='color:{colour}'>{_escape(alert['name'])} ({alert['severity']}, {alert['status']})</h3>"
@@ -256,7 +277,9 @@ def email_message(notification: Mapping[str, Any], sender: str, to: list[str]) -
         )
         if alert["status"] != "resolved":
             text += [f"  runbook: {alert['runbook']}", f"  detail: {alert['detail']}"]
-            html.append(f"<p><b>Runbook:</b> {_escape(alert['runbook'])}<br><b>Detail:</b> <code>{alert['detail']}</code></p>")
+            html.append(
+                f"<p><b>Runbook:</b> {_escape(alert['runbook'])}<br><b>Detail:</b> <code>{alert['detail']}</code></p>"
+            )
         text.append("")
     message.set_content("\n".join(text))
     message.add_alternative("<html><body>" + "".join(html) + "</body></html>", subtype="html")

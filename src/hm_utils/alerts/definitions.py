@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +260,9 @@ def _definition(raw: dict[str, Any], path: Path) -> AlertDefinition:
     source = _text(evaluation.get("source"), where("evaluation.source"))
     operator = _choice(evaluation.get("operator"), OPERATORS, where("evaluation.operator"))
     threshold_value, threshold_column = _threshold(evaluation.get("threshold"), operator, where)
-    empty_state = _choice(evaluation.get("empty_result_state", "ok"), EMPTY_RESULT_STATES, where("evaluation.empty_result_state"))
+    empty_state = _choice(
+        evaluation.get("empty_result_state", "ok"), EMPTY_RESULT_STATES, where("evaluation.empty_result_state")
+    )
     labels = _names(raw["labels"], where("labels"))
     for label in labels:
         if label in LABEL_RESERVED:
@@ -482,7 +484,7 @@ def _check_arguments(query: str, position: int, function: str, where: str) -> No
             )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _param_names(function: str) -> tuple[str, ...]:
     """Parameter names of a table function, read from its file (no config needed: names do not
     depend on the target)."""

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from hm_utils import clock
 from hm_utils.alerts import channels as channels_module
-from hm_utils.alerts import lifecycle, store as store_module
+from hm_utils.alerts import lifecycle
+from hm_utils.alerts import store as store_module
 from hm_utils.alerts.definitions import AlertDefinition, AlertDefinitionError, load_definitions, parse_duration
 from hm_utils.alerts.lifecycle import InhibitRule, Instance, RoutePlan
 from hm_utils.config import Config
@@ -66,8 +67,9 @@ class CycleReport:
 
         columns = ["severity", "domain", "alert_id", "summary", "muted"]
         frame = pd.DataFrame(self.firing, columns=columns)
-        order = {"critical": 0, "warning": 1, "info": 2}
-        return frame.sort_values(["severity", "domain", "alert_id"], key=lambda s: s.map(order).fillna(s) if s.name == "severity" else s, ignore_index=True)
+        rank = {"critical": 0, "warning": 1, "info": 2}
+        frame["order"] = frame["severity"].map(rank)
+        return frame.sort_values(["order", "domain", "alert_id"], ignore_index=True).drop(columns="order")
 
 
 # ------------------------------------------------------------------------------------------ routing
@@ -76,42 +78,42 @@ class CycleReport:
 def route_plans(config: Config, definitions: Sequence[AlertDefinition]) -> dict[str, RoutePlan]:
     """Each alert's effective route: params `alerts.routing` (defaults, then the team's entry), then the
     alert's own `route` overrides, plus `alerts.severity_channels` for its severity."""
-    routing = config.get("alerts.routing") or {}
-    teams = routing.get("teams") or {}
-    severity_channels = config.get("alerts.severity_channels") or {}
     known = set(channels_module.load_channels(config))
-    plans = {}
-    for definition in definitions:
-        team = teams.get(definition.route.team) or {}
-        where = f"params: alerts.routing.teams.{definition.route.team}"
+    return {definition.id: _route_plan(config, definition, known) for definition in definitions}
 
-        def pick(key: str, team=team):
-            own = getattr(definition.route, key)
-            return own if own is not None else team.get(key, routing.get(key))
 
-        def duration(key: str, where=where) -> timedelta:
-            value = pick(key)
-            return value if isinstance(value, timedelta) else parse_duration(value or 0, f"{where} / alerts.routing.{key}")
+def _route_plan(config: Config, definition: AlertDefinition, known: set[str]) -> RoutePlan:
+    routing = config.get("alerts.routing") or {}
+    team = (routing.get("teams") or {}).get(definition.route.team) or {}
+    where = f"params: alerts.routing.teams.{definition.route.team}"
 
-        channels = list(pick("channels") or routing.get("default_channels") or [])
-        channels += [c for c in severity_channels.get(definition.severity) or [] if c not in channels]
-        unknown = [channel for channel in channels if channel not in known]
-        if unknown:
-            raise ConfigError(
-                f"alert {definition.id} routes to channel(s) {', '.join(unknown)}, which are not configured",
-                where=f"{definition.path}: route / params: alerts.routing",
-                fix="declare them under alerts.channels in params, or fix the route",
-            )
-        plans[definition.id] = RoutePlan(
-            team=definition.route.team,
-            channels=tuple(channels),
-            group_by=tuple(pick("group_by") or ("alert_id",)),
-            group_wait=duration("group_wait"),
-            group_interval=duration("group_interval"),
-            repeat_interval=duration("repeat_interval"),
-            evaluation_gap=definition.schedule.every,
+    def pick(key: str) -> Any:
+        own = getattr(definition.route, key)
+        return own if own is not None else team.get(key, routing.get(key))
+
+    def duration(key: str) -> timedelta:
+        value = pick(key)
+        return value if isinstance(value, timedelta) else parse_duration(value or 0, f"{where} / alerts.routing.{key}")
+
+    channels = list(pick("channels") or routing.get("default_channels") or [])
+    severity_channels = (config.get("alerts.severity_channels") or {}).get(definition.severity) or []
+    channels += [channel for channel in severity_channels if channel not in channels]
+    unknown = [channel for channel in channels if channel not in known]
+    if unknown:
+        raise ConfigError(
+            f"alert {definition.id} routes to channel(s) {', '.join(unknown)}, which are not configured",
+            where=f"{definition.path}: route / params: alerts.routing",
+            fix="declare them under alerts.channels in params, or fix the route",
         )
-    return plans
+    return RoutePlan(
+        team=definition.route.team,
+        channels=tuple(channels),
+        group_by=tuple(pick("group_by") or ("alert_id",)),
+        group_wait=duration("group_wait"),
+        group_interval=duration("group_interval"),
+        repeat_interval=duration("repeat_interval"),
+        evaluation_gap=definition.schedule.every,
+    )
 
 
 def inhibit_rules(config: Config) -> list[InhibitRule]:
@@ -198,10 +200,15 @@ def validate_queries(spark: SparkSession, config: Config, definitions: Sequence[
             continue
         for column in definition.result_columns:
             if column not in columns:
-                problems.append(_error_text(definition, _field_of(definition, column), f"column {column} is not in the query result"))
+                problems.append(
+                    _error_text(
+                        definition, _field_of(definition, column), f"column {column} is not in the query result"
+                    )
+                )
     if problems:
         raise AlertDefinitionError(
-            f"{len(problems)} alert definition(s) do not match the deployed semantic layer:\n  " + "\n  ".join(problems),
+            f"{len(problems)} alert definition(s) do not match the deployed semantic layer:\n  "
+            + "\n  ".join(problems),
             where="src/hm_utils/alerts",
             fix="fix the fields named above; a missing function means the semantic step has not deployed it (hm run --from semantic)",
         )

@@ -243,7 +243,11 @@ def advance(
             continue
         if before.state == PENDING:
             events.extend(_transitions(PENDING, replace(before, state=INACTIVE, evaluated_at=now), now))
-        elif before.state == FIRING and before.last_active_at and now - before.last_active_at < definition.keep_firing_for:
+        elif (
+            before.state == FIRING
+            and before.last_active_at
+            and now - before.last_active_at < definition.keep_firing_for
+        ):
             result.append(replace(before, evaluated_at=now))
         elif before.state == FIRING:
             resolved = replace(before, state=RESOLVED, resolved_at=now, evaluated_at=now)
@@ -453,7 +457,9 @@ def plan_notifications(
         firing = sorted((i for i in members if i.state == FIRING and not i.muted), key=_by_fingerprint)
         last = previous.get(key)
         notified = set(last.firing) if last else set()
-        resolved = sorted((i for i in members if i.state == RESOLVED and i.fingerprint in notified), key=_by_fingerprint)
+        resolved = sorted(
+            (i for i in members if i.state == RESOLVED and i.fingerprint in notified), key=_by_fingerprint
+        )
         gone = notified - {i.fingerprint for i in members}  # pruned or re-keyed: nothing to say about them
         reason = _due(firing, resolved, last, notified - gone, route, now)
         if reason is None or not route.channels:

@@ -42,7 +42,7 @@ STATE_COLUMNS = {
     "scope": ("string", "alert (one row per alert: its last evaluation) or instance (one alert id + label values)"),
     "fingerprint": ("string", "Instance id: hash of the alert id and label values (alert rows: of the alert id)"),
     "alert_id": ("string", "Alert definition id (src/hm_utils/alerts/<domain>/<alert_id>.yml)"),
-    "labels": ("string", "Instance labels as JSON, e.g. {\"workspace_id\": \"...\", \"job_id\": \"...\"}"),
+    "labels": ("string", 'Instance labels as JSON, e.g. {"workspace_id": "...", "job_id": "..."}'),
     "state": ("string", "alert rows: ok, triggered or error; instance rows: pending, firing or resolved"),
     "severity": ("string", "critical, warning or info"),
     "domain": ("string", "cost, security, performance, reliability, quality or mlops"),
@@ -418,4 +418,3 @@ class SparkStore:
 def expire(row: dict[str, Any], moment: datetime) -> dict[str, Any]:
     """A silence row expired at `moment`."""
     return {**row, "expired_at": moment}
-
