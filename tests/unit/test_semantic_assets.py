@@ -59,7 +59,8 @@ CONTRACT = {
         "get_termination_codes",
         "get_incident_timeline",
     ],
-    "quality": ["get_quality_gate_results"],  # data quality of the silver layer (ops.quality_results)
+    "quality": ["get_quality_gate_results", "get_reconciliation_results"],  # silver and gold checks (ops tables)
+    "monitor": ["get_alert_history", "get_monitor_runs", "get_monitor_freshness"],  # the monitor's own runs and alerts
 }
 DOMAINS = ("cost", "security", "performance", "reliability")  # functions over the account's activity
 ALL = sorted(name for names in CONTRACT.values() for name in names)
@@ -91,7 +92,8 @@ def test_the_contract_functions_exist_and_nothing_else():
 @pytest.mark.parametrize("name", ALL)
 def test_function_signature_and_comments(specs, name):
     spec = specs[name]
-    leading = ["start_date", "end_date", "workspace"] if name not in CONTRACT["quality"] else ["start_date", "end_date"]
+    own = CONTRACT["quality"] + CONTRACT["monitor"]
+    leading = ["start_date", "end_date", "workspace"] if name not in own else ["start_date", "end_date"]
     assert spec.param_names[: len(leading)] == leading, "common leading parameters"
     assert [p.type for p in spec.params[:3]] == ["date", "date", "string"]
     for param in spec.params:

@@ -21,7 +21,7 @@ returns table (
   currently string comment 'Current state of the instance: pending, firing, resolved, or gone (no longer tracked).',
   fingerprint string comment 'Instance id: hash of the alert id and its labels.'
 )
-comment 'History of the health monitor''s own alerts: every time an alert instance became pending, started firing, resolved or failed to evaluate, with its labels, value and whether it was muted, plus its current state. BEST FOR: "what alerts fired this week?", "which security alerts fired for workspace X?", "is the failed-job alert still firing?", "which alerts errored?". NOT FOR: the underlying incidents themselves (use the function named in the alert runbook, e.g. get_failed_jobs), notifications and their delivery. Newest first.'
+comment 'History of the health monitor\'s own alerts: every time an alert instance became pending, started firing, resolved or failed to evaluate, with its labels, value and whether it was muted, plus its current state. BEST FOR: "what alerts fired this week?", "which security alerts fired for workspace X?", "is the failed-job alert still firing?", "which alerts errored?". NOT FOR: the underlying incidents themselves (use the function named in the alert runbook, e.g. get_failed_jobs), notifications and their delivery. Newest first.'
 return
   with events as (
     select e.evaluated_at as evaluated_at, e.alert_id as alert_id, e.domain as domain, e.severity as severity,

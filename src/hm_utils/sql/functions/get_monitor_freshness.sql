@@ -12,7 +12,7 @@ returns table (
   days_behind int comment 'end_date - latest_date in days (billing usage normally lags by a day).',
   rows_last_day bigint comment 'Rows on the latest date.'
 )
-comment 'Freshness of the data the health monitor itself holds: for each workspace, the latest date with billing usage, job runs, queries and audit events in gold, and how many days that is behind. A monitor whose data stops moving cannot alert on anything. BEST FOR: "is the monitor''s data up to date?", "when did the monitor last ingest usage for workspace X?". NOT FOR: freshness of the account''s own tables written by jobs (use get_table_freshness), the monitor''s step failures (get_monitor_runs). Stalest first.'
+comment 'Freshness of the data the health monitor itself holds: for each workspace, the latest date with billing usage, job runs, queries and audit events in gold, and how many days that is behind. A monitor whose data stops moving cannot alert on anything. BEST FOR: "is the monitor\'s data up to date?", "when did the monitor last ingest usage for workspace X?". NOT FOR: freshness of the account\'s own tables written by jobs (use get_table_freshness), the monitor\'s step failures (get_monitor_runs). Stalest first.'
 return
   with ws as (
     select workspace_id, workspace_name from {gold.dim_workspace} where is_current

@@ -10,11 +10,11 @@ returns table (
   status string comment 'ok or failed.',
   started_at timestamp comment 'When the step started (UTC).',
   seconds double comment 'How long the step took.',
-  baseline_seconds double comment 'Median duration of the same step''s successful runs in the baseline days (NULL without any).',
+  baseline_seconds double comment 'Median duration of the same step\'s successful runs in the baseline days (NULL without any).',
   ratio_to_baseline double comment 'seconds / baseline_seconds (2.0 = twice as long as usual).',
   error string comment 'Error of a failed step (what failed, where).'
 )
-comment 'The health monitor''s own runs, step by step: status, duration and how the duration compares with the step''s usual one. BEST FOR: "did the monitor run fail?", "which monitor step is slower than usual?", "how long does the silver step take?". NOT FOR: Databricks jobs of the account (use get_failed_jobs, get_slow_jobs), data freshness (get_monitor_freshness). Newest first.'
+comment 'The health monitor\'s own runs, step by step: status, duration and how the duration compares with the step\'s usual one. BEST FOR: "did the monitor run fail?", "which monitor step is slower than usual?", "how long does the silver step take?". NOT FOR: Databricks jobs of the account (use get_failed_jobs, get_slow_jobs), data freshness (get_monitor_freshness). Newest first.'
 return
   with runs as (
     select run_id, step, status, started_at, seconds, error
