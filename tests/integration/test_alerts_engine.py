@@ -4,6 +4,7 @@ fails or hangs while another succeeds, a crash between evaluation and delivery, 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -225,3 +226,33 @@ def test_the_incident_mapping_scores_a_replayed_firing(account, config, incident
     (row,) = scoring.recall([streak], [{**event, "domain": "cost"}])
     assert not row["detected"]
     assert len(load_definitions()) == 56
+
+
+def test_the_monitor_watches_its_own_runs(account, spark, config):
+    """A failed step recorded in the run log fires the MLOps alert; a slow one the duration alert."""
+    from hm_utils import runlog
+
+    at = datetime(2026, 11, 30, 6, 0)
+    for day in range(1, 8):  # a week of ordinary gold steps: about 30 s each
+        runlog.record_step(
+            config,
+            f"ok-{day}",
+            "gold",
+            "notebooks/03_gold_build.ipynb",
+            "ok",
+            at - timedelta(days=day, hours=3),
+            30.0 + day,
+        )
+    runlog.record_step(config, "slow", "gold", "notebooks/03_gold_build.ipynb", "ok", at - timedelta(hours=5), 400.0)
+    runlog.record_step(config, "broken", "silver", "notebooks/02_silver_validate.ipynb", "failed", at - timedelta(hours=2), 12.0,
+                       "step 'silver' failed in cell 3: QualityGateError")  # fmt: skip
+    memory = store.MemoryStore()
+    only = ["mlops_monitor_step_failed", "mlops_monitor_step_slow"]
+    report = evaluation.run_cycle(config, memory, evaluation.spark_runner(spark), at, only=only, deliver=False)
+    assert not report.errors
+    fired = {
+        (e["alert_id"], json.loads(e["labels"])["step"]) for e in memory.events.values() if e["to_state"] == "firing"
+    }
+    assert fired == {("mlops_monitor_step_failed", "silver"), ("mlops_monitor_step_slow", "gold")}
+    spark.sql(f"drop table {store.tables.full_name(config, runlog.KEY)}")
+    runlog.ensure_table(spark, config)

@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -121,70 +121,29 @@ class Snapshot:
 
 
 def instance_row(instance: Instance) -> dict[str, Any]:
-    row = {name: None for name in STATE_COLUMNS}
+    row = dict.fromkeys(STATE_COLUMNS)
     row.update(
-        scope="instance",
-        fingerprint=instance.fingerprint,
-        alert_id=instance.alert_id,
-        labels=_json(instance.labels),
-        state=instance.state,
-        severity=instance.severity,
-        domain=instance.domain,
-        team=instance.team,
-        active_since=instance.active_since,
-        fired_at=instance.fired_at,
-        last_active_at=instance.last_active_at,
-        resolved_at=instance.resolved_at,
-        evaluated_at=instance.evaluated_at,
-        value=instance.value,
-        threshold=instance.threshold,
-        annotations=_json(instance.annotations),
-        summary=instance.summary,
-        silenced_by=instance.silenced_by,
-        inhibited_by=instance.inhibited_by,
+        asdict(instance), scope="instance", labels=_json(instance.labels), annotations=_json(instance.annotations)
     )
     return row
 
 
 def instance_from_row(row: dict[str, Any]) -> Instance:
-    return Instance(
-        fingerprint=row["fingerprint"],
-        alert_id=row["alert_id"],
+    values = {item.name: row[item.name] for item in fields(Instance)}
+    values.update(
         labels=json.loads(row["labels"] or "{}"),
-        state=row["state"],
-        active_since=_naive(row["active_since"]),
-        fired_at=_naive(row["fired_at"]),
-        last_active_at=_naive(row["last_active_at"]),
-        resolved_at=_naive(row["resolved_at"]),
-        evaluated_at=_naive(row["evaluated_at"]),
-        value=row["value"],
-        threshold=row["threshold"],
         annotations=json.loads(row["annotations"] or "{}"),
-        summary=row["summary"] or "",
-        severity=row["severity"] or "",
-        domain=row["domain"] or "",
-        team=row["team"] or "",
-        silenced_by=row["silenced_by"],
-        inhibited_by=row["inhibited_by"],
+        **{
+            name: _naive(row[name])
+            for name in ("active_since", "fired_at", "last_active_at", "resolved_at", "evaluated_at")
+        },
+        **{name: row[name] or "" for name in ("summary", "severity", "domain", "team")},
     )
+    return Instance(**values)
 
 
 def event_row(event: Event) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "evaluated_at": event.evaluated_at,
-        "alert_id": event.alert_id,
-        "fingerprint": event.fingerprint,
-        "labels": _json(event.labels),
-        "from_state": event.from_state,
-        "to_state": event.to_state,
-        "severity": event.severity,
-        "domain": event.domain,
-        "value": event.value,
-        "threshold": event.threshold,
-        "summary": event.summary,
-        "muted": event.muted,
-    }
+    return {**asdict(event), "labels": _json(event.labels)}
 
 
 def notification_row(notification: Notification) -> dict[str, Any]:
