@@ -189,7 +189,7 @@ def run_alerts_benchmark(
 
     engine, spark, config, usage_rows = _bench_account(workspaces, days, scale, overrides, "bench-alerts", progress)
     ops = store.SparkStore(spark, config)
-    runner = evaluation.spark_runner(spark)
+    runner = evaluation.spark_runner(spark, config)
     start = clock.now(config).replace(minute=0, second=0, microsecond=0)
     first = evaluation.run_cycle(config, ops, runner, start, deliver=False, force=True)
     progress(f"first cycle: {first.summary()}")

@@ -83,7 +83,7 @@ def test_incidents_fire_their_alert_with_labels_naming_the_incident(
     incident = incidents[incident_type]
     memory = store.MemoryStore()
     report = evaluation.run_cycle(
-        config, memory, evaluation.spark_runner(spark), _morning_after(incident), only=[alert_id], deliver=False
+        config, memory, evaluation.spark_runner(spark, config), _morning_after(incident), only=[alert_id], deliver=False
     )
     assert not report.errors
     fired = [
@@ -125,7 +125,7 @@ def test_a_failing_and_a_hanging_channel_never_hold_up_the_working_one_nor_lose_
 ):
     at = _morning_after(incidents["failure_streak"])
     only = ["rel_job_failure_streak"]
-    runner = evaluation.spark_runner(spark)
+    runner = evaluation.spark_runner(spark, channels_config)
     report = evaluation.run_cycle(channels_config, fresh_store, runner, at, only=only)
     assert (report.delivered, report.retrying) == (1, 2)
     assert len(http_receiver.bodies("/good")) == 1 and http_receiver.bodies("/good")[0]["status"] == "firing"
@@ -150,13 +150,19 @@ def test_a_crash_between_evaluation_and_delivery_delivers_on_the_next_run_once(
     http_receiver.behaviour = {}
     at = _morning_after(incidents["failure_streak"])
     only = ["rel_job_failure_streak"]
-    evaluation.run_cycle(channels_config, fresh_store, evaluation.spark_runner(spark), at, only=only, deliver=False)
+    evaluation.run_cycle(
+        channels_config, fresh_store, evaluation.spark_runner(spark, channels_config), at, only=only, deliver=False
+    )
     assert http_receiver.received == []
     assert set(_notifications(spark, channels_config)["delivery_status"]) == {"pending"}
     # a new process: nothing in memory but what the ops tables hold
     again = store.SparkStore(spark, channels_config)
-    evaluation.run_cycle(channels_config, again, evaluation.spark_runner(spark), at + timedelta(hours=1), only=only)
-    evaluation.run_cycle(channels_config, again, evaluation.spark_runner(spark), at + timedelta(hours=2), only=only)
+    evaluation.run_cycle(
+        channels_config, again, evaluation.spark_runner(spark, channels_config), at + timedelta(hours=1), only=only
+    )
+    evaluation.run_cycle(
+        channels_config, again, evaluation.spark_runner(spark, channels_config), at + timedelta(hours=2), only=only
+    )
     assert [len(http_receiver.bodies(f"/{name}")) for name in ("good", "down", "slow")] == [1, 1, 1]
 
 
@@ -166,7 +172,7 @@ def test_the_same_evaluation_twice_sends_nothing_twice_and_history_is_queryable(
     http_receiver.behaviour = {}
     at = _morning_after(incidents["failure_streak"])
     only = ["rel_job_failure_streak"]
-    runner = evaluation.spark_runner(spark)
+    runner = evaluation.spark_runner(spark, channels_config)
     first = evaluation.run_cycle(channels_config, fresh_store, runner, at, only=only)
     second = evaluation.run_cycle(channels_config, fresh_store, runner, at, only=only)
     assert first.planned == 3 and second.planned == 0 and second.events == 0
@@ -192,7 +198,7 @@ def test_a_silence_mutes_notifications_until_it_is_expired(
     streak = incidents["failure_streak"]
     at = _morning_after(streak)
     only = ["rel_job_failure_streak"]
-    runner = evaluation.spark_runner(spark)
+    runner = evaluation.spark_runner(spark, channels_config)
     silenced_config = channels_config.with_overrides({"clock.now": at.isoformat(sep=" ")})
     silence = operations.create_silence(
         spark, silenced_config, [f"job_id={streak['entity_id']}"], "2h", "fixing it", "tester"
@@ -248,7 +254,7 @@ def test_the_monitor_watches_its_own_runs(account, spark, config):
                        "step 'silver' failed in cell 3: QualityGateError")  # fmt: skip
     memory = store.MemoryStore()
     only = ["mlops_monitor_step_failed", "mlops_monitor_step_slow"]
-    report = evaluation.run_cycle(config, memory, evaluation.spark_runner(spark), at, only=only, deliver=False)
+    report = evaluation.run_cycle(config, memory, evaluation.spark_runner(spark, config), at, only=only, deliver=False)
     assert not report.errors
     fired = {
         (e["alert_id"], json.loads(e["labels"])["step"]) for e in memory.events.values() if e["to_state"] == "firing"

@@ -11,6 +11,7 @@ queries run once, and a few run at a time.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -147,10 +148,67 @@ def config_at(config: Config, moment: datetime) -> Config:
     return config.with_overrides({"clock.now": moment.isoformat(sep=" ", timespec="seconds")})
 
 
-def spark_runner(spark: SparkSession) -> Runner:
-    from hm_utils.semantic import query
+class SparkRunner:
+    """Runs alert queries on a session. Table-function calls shared by several queries of a cycle are
+    computed once (`cache table` of the call, released after the cycle); where caching is not
+    available (serverless compute) the calls stay inline."""
 
-    return lambda text: query.fetch(spark, text, {})
+    def __init__(self, spark: SparkSession, semantic_schema: str) -> None:
+        self.spark, self.semantic_schema, self.cached = spark, semantic_schema, []
+
+    def __call__(self, text: str) -> pd.DataFrame:
+        from hm_utils.semantic import query
+
+        return query.fetch(self.spark, text, {})
+
+    def prepare(self, texts: Sequence[str], threads: int) -> dict[str, str]:
+        """`texts` with every call used by two or more of them replaced by a cached view of its rows."""
+        from hm_utils.alerts.lifecycle import stable_id
+
+        calls = [set(_semantic_calls(text, self.semantic_schema)) for text in texts]
+        shared = sorted({call for found in calls for call in found if sum(call in other for other in calls) > 1})
+
+        def cache(call: str) -> tuple[str, str | None]:
+            view = f"hm_alert_call_{stable_id(call)[:12]}"
+            try:
+                self.spark.sql(f"cache table {view} as select * from {call}")
+            except Exception:  # no caching here, or the call fails: the queries run it inline (and report it)
+                return call, None
+            self.cached.append(view)
+            return call, view
+
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            views = {call: view for call, view in pool.map(cache, shared) if view}
+        prepared = {}
+        for text in texts:
+            rewritten = text
+            for call, view in views.items():
+                rewritten = rewritten.replace(call, view)
+            prepared[text] = rewritten
+        return prepared
+
+    def release(self) -> None:
+        for view in self.cached:
+            self.spark.sql(f"uncache table if exists {view}")
+            self.spark.catalog.dropTempView(view)
+        self.cached = []
+
+
+def _semantic_calls(text: str, schema: str) -> list[str]:
+    """Each `<schema>.<function>(...)` call in a rendered query, as written."""
+    from hm_utils.semantic import assets
+
+    calls = []
+    for match in re.finditer(re.escape(schema) + r"\.[a-z0-9_]+\(", text):
+        _, end = assets._balanced(text, match.end() - 1)
+        calls.append(text[match.start() : end])
+    return calls
+
+
+def spark_runner(spark: SparkSession, config: Config) -> SparkRunner:
+    from hm_utils.semantic import assets
+
+    return SparkRunner(spark, assets.semantic_schema(config))
 
 
 def run_queries(
@@ -159,17 +217,23 @@ def run_queries(
     """Rows of each alert's query (identical queries run once), errors and seconds by alert id."""
     texts = {d.id: render_query(d, config) for d in definitions}
     unique = sorted(set(texts.values()))
+    prepare = getattr(runner, "prepare", None)
+    prepared = prepare(unique, threads) if prepare else {text: text for text in unique}
 
     def run(text: str) -> tuple[str, Any, float]:
         began = time.perf_counter()
         try:
-            frame = runner(text)
+            frame = runner(prepared[text])
         except Exception as error:  # an analysis error names the missing function or column
             return text, error, time.perf_counter() - began
         return text, frame, time.perf_counter() - began
 
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        outcomes = {text: (result, seconds) for text, result, seconds in pool.map(run, unique)}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            outcomes = {text: (result, seconds) for text, result, seconds in pool.map(run, unique)}
+    finally:
+        if hasattr(runner, "release"):
+            runner.release()
     rows, errors, seconds = {}, {}, {}
     for definition in definitions:
         result, took = outcomes[texts[definition.id]]

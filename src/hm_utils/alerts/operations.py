@@ -28,7 +28,12 @@ def evaluate_step(
     Evaluation errors are reported after the cycle is committed and delivered, as one error naming each
     file and field, so one broken alert never holds up the others."""
     report = evaluation.run_cycle(
-        config, store_module.SparkStore(spark, config), evaluation.spark_runner(spark), at, deliver=deliver, force=force
+        config,
+        store_module.SparkStore(spark, config),
+        evaluation.spark_runner(spark, config),
+        at,
+        deliver=deliver,
+        force=force,
     )
     if report.errors:
         raise AlertDefinitionError(

@@ -168,7 +168,7 @@ def score_seed(
     end = clock.now(config).replace(hour=6, minute=0, second=0, microsecond=0)
     if end > clock.now(config):
         end -= timedelta(days=1)
-    result = replay(config, evaluation.spark_runner(spark), end - timedelta(days=days), end, progress=progress)
+    result = replay(config, evaluation.spark_runner(spark, config), end - timedelta(days=days), end, progress=progress)
     truth_path = sources.simulated_folder(config) / "_ground_truth" / "incidents"
     truth = pq.read_table(truth_path).to_pylist() if incidents else []
     return {
