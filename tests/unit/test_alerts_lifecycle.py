@@ -268,3 +268,37 @@ def test_an_evaluation_time_before_the_last_one_is_refused(cycle_config):
     evaluation.run_cycle(cycle_config, memory, Runner(), T0, only=[STREAK.id], deliver=False)
     with pytest.raises(Exception, match="before the last committed evaluation"):
         evaluation.run_cycle(cycle_config, memory, Runner(), T0 - timedelta(hours=1), only=[STREAK.id])
+
+
+class FakeSession:
+    """Records the SQL a SparkRunner sends; `cache table` fails when `refuse` is set (as on serverless)."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.sql_text: list[str] = []
+        self.refuse = refuse
+        self.catalog = type("Catalog", (), {"dropTempView": lambda _self, name: self.sql_text.append(f"drop {name}")})()
+
+    def sql(self, text: str):
+        if self.refuse and text.startswith("cache table"):
+            raise RuntimeError("CACHE TABLE is not supported")
+        self.sql_text.append(text)
+
+
+def test_calls_shared_by_several_queries_are_cached_once_and_released():
+    call = "c.s.get_failed_jobs(start_date => date'2026-11-30' - interval 1 day, end_date => date'2026-11-30')"
+    texts = [
+        f"select job_id from {call}",
+        f"select workspace_id from {call} where 1 = 1",
+        "select 1 from c.s.get_mttr()",
+    ]
+    session = FakeSession()
+    runner = evaluation.SparkRunner(session, "c.s")
+    prepared = runner.prepare(texts, threads=2)
+    (cache,) = [text for text in session.sql_text if text.startswith("cache table")]
+    view = cache.split()[2]
+    assert cache == f"cache table {view} as select * from {call}"
+    assert prepared[texts[0]] == f"select job_id from {view}" and prepared[texts[2]] == texts[2]
+    runner.release()
+    assert session.sql_text[-2:] == [f"uncache table if exists {view}", f"drop {view}"]
+    refusing = evaluation.SparkRunner(FakeSession(refuse=True), "c.s")
+    assert refusing.prepare(texts, threads=2) == {text: text for text in texts}
