@@ -262,3 +262,12 @@ def test_the_monitor_watches_its_own_runs(account, spark, config):
     assert fired == {("mlops_monitor_step_failed", "silver"), ("mlops_monitor_step_slow", "gold")}
     spark.sql(f"drop table {store.tables.full_name(config, runlog.KEY)}")
     runlog.ensure_table(spark, config)
+
+
+def test_the_databricks_query_of_every_alert_analyses_on_the_same_layer(account, spark, config):
+    """The wrapped one-row query deployed as a SQL alert is valid SQL against the semantic layer."""
+    from hm_utils.alerts import deploy
+
+    for definition in load_definitions():
+        columns = spark.sql(deploy.alert_query(definition, config)).columns
+        assert columns == ["firing_instances", "result_rows", "firing_labels"], definition.id

@@ -115,3 +115,11 @@ def test_deploy_creates_updates_and_trashes_only_the_kits_alerts(dev_config):
     assert result.trashed == ["[Health Monitor] An alert whose file was removed"]
     assert ("update", "a1") in api.calls and ("trash", "a2") in api.calls
     assert not any(call[1] == "a3" for call in api.calls)
+
+
+def test_without_channels_the_payloads_have_no_subscriptions_and_still_fit_the_sdk():
+    config = config_module.load("prod")
+    for payload in deploy.alert_payloads(config, warehouse_id="wh-1").values():
+        assert "subscriptions" not in payload["evaluation"]["notification"]
+        deploy.sdk_alert(payload)
+        assert "hm_prod.hm_semantic." in payload["query_text"]

@@ -103,7 +103,6 @@ def alert_payload(definition: AlertDefinition, config: Config, warehouse_id: str
             "notification": {
                 "notify_on_ok": True,
                 "retrigger_seconds": int(route.repeat_interval.total_seconds()),
-                "subscriptions": subscriptions(config, route.channels),
             },
         },
         "schedule": {
@@ -112,6 +111,9 @@ def alert_payload(definition: AlertDefinition, config: Config, warehouse_id: str
             "pause_status": "PAUSED" if settings.get("paused") else "UNPAUSED",
         },
     }
+    subscribed = subscriptions(config, route.channels)
+    if subscribed:
+        payload["evaluation"]["notification"]["subscriptions"] = subscribed
     if settings.get("parent_path"):
         payload["parent_path"] = str(settings["parent_path"])
     return payload
@@ -138,12 +140,17 @@ def alert_payloads(
 
 
 def sdk_alert(payload: dict[str, Any]):
-    """The payload as the SDK's request type (`AlertV2`); a ValueError when a field does not fit it."""
+    """The payload as the SDK's request type (`AlertV2`); an AlertDeployError when a field does not fit it."""
     from databricks.sdk.service.sql import AlertV2
 
     alert = AlertV2.from_dict(payload)
     if alert.as_dict() != payload:
-        raise ValueError(f"payload does not round-trip through AlertV2: {json.dumps(payload)[:200]}")
+        changed = sorted(key for key in payload if alert.as_dict().get(key) != payload[key])
+        raise AlertDeployError(
+            f"the payload of '{payload.get('display_name')}' does not fit the SDK's AlertV2 (fields {', '.join(changed)})",
+            where="hm_utils.alerts.deploy.alert_payload",
+            fix=f"compare with databricks.sdk.service.sql.AlertV2: {json.dumps({k: payload[k] for k in changed})[:300]}",
+        )
     return alert
 
 
