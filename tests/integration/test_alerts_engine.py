@@ -24,10 +24,17 @@ def incidents(account, config):
     return {row["incident_type"]: row for row in frame.sort_values("incident_id").to_dict("records")}
 
 
-def _morning_after(incident) -> datetime:
-    """06:00 UTC the day after the incident started: a daily evaluation that sees it."""
-    start = pd.Timestamp(incident["start_time"]).tz_convert(None).to_pydatetime()
-    return (start + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
+def _morning_after(incident, edge: str = "start_time") -> datetime:
+    """06:00 UTC the day after the incident started (or ended: a table is stale only some time after its
+    last write): a daily evaluation that sees it."""
+    moment = pd.Timestamp(incident[edge]).tz_convert(None).to_pydatetime()
+    return (moment + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
+
+
+def _pinned(config) -> datetime:
+    from hm_utils import clock
+
+    return clock.now(config)
 
 
 @pytest.fixture
@@ -75,6 +82,7 @@ def test_a_query_that_does_not_match_the_layer_names_file_and_field(account, spa
             {"workspace_id": "workspace_id", "entity_id": "warehouse_id"},
         ),
         ("stale_table", "quality_stale_table", {"workspace_id": "workspace_id", "entity_id": "table_full_name"}),
+        ("idle_cluster", "perf_idle_cluster", {"workspace_id": "workspace_id", "entity_id": "cluster_id"}),
     ],
 )
 def test_incidents_fire_their_alert_with_labels_naming_the_incident(
@@ -82,8 +90,9 @@ def test_incidents_fire_their_alert_with_labels_naming_the_incident(
 ):
     incident = incidents[incident_type]
     memory = store.MemoryStore()
+    at = _morning_after(incident, "end_time" if incident_type == "stale_table" else "start_time")
     report = evaluation.run_cycle(
-        config, memory, evaluation.spark_runner(spark, config), _morning_after(incident), only=[alert_id], deliver=False
+        config, memory, evaluation.spark_runner(spark, config), min(at, _pinned(config)), only=[alert_id], deliver=False
     )
     assert not report.errors
     fired = [
