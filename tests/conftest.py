@@ -50,8 +50,8 @@ def account(spark, config):
 class HttpReceiver:
     """A real HTTP server on localhost recording every POST (path, headers, JSON body).
 
-    `behaviour[path]` makes a path answer with a status code, or sleep (`("sleep", seconds)`) before
-    answering 200, to play a failing or hanging service."""
+    `behaviour[path]` makes a path answer with a status code, or hang (`("sleep", seconds)`: no answer
+    for that long, then a 504, the message not taken), to play a failing or hanging service."""
 
     def __init__(self) -> None:
         import json
@@ -70,7 +70,7 @@ class HttpReceiver:
                 action = receiver.behaviour.get(self.path, 200)
                 if isinstance(action, tuple):
                     time.sleep(action[1])
-                    action = 200
+                    action = 504
                 if action == 200:
                     receiver.received.append(
                         {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
