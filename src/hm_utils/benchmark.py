@@ -214,6 +214,7 @@ def run_alerts_benchmark(
         "first_cycle_s": first.seconds,
         "warm_cycle_s": [c.seconds for c in cycles],
         "warm_cycle_median_s": round(statistics.median(c.seconds for c in cycles), 2),
+        "warm_queries_median_s": round(statistics.median(c.queries_wall_seconds for c in cycles), 2),
         "alert_p50_s": round(float(np.percentile(samples, 50)), 3),
         "alert_p95_s": round(float(np.percentile(samples, 95)), 3),
         "per_alert_median_s": dict(

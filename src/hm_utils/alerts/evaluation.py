@@ -52,6 +52,7 @@ class CycleReport:
     retrying: int = 0
     failed: int = 0
     query_seconds: dict[str, float] = field(default_factory=dict)
+    queries_wall_seconds: float = 0.0
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -335,7 +336,9 @@ def run_cycle(
     due = [d for d in definitions if force or _is_due(d, snapshot.alerts.get(d.id), now)]
     report.skipped = sorted(d.id for d in definitions if d not in due)
     threads = int(config.get("alerts.evaluation_threads", 3))
+    queries_began = time.perf_counter()
     rows, errors, seconds = run_queries(due, config_at(config, now), runner, threads)
+    report.queries_wall_seconds = round(time.perf_counter() - queries_began, 2)
     report.query_seconds, report.errors = seconds, errors
 
     by_alert: dict[str, list[Instance]] = {}
