@@ -52,3 +52,12 @@ def test_the_table_links_each_alert_to_its_runbook_and_names_the_detail_function
 def test_the_catalogue_has_one_anchor_per_alert():
     catalogue = alerts.runbook_catalogue()
     assert set(re.findall(r'id="([a-z0-9_]+)"', catalogue)) == {d.id for d in load_definitions()}
+
+
+def test_fired_per_day_counts_instances_starting_to_fire_by_severity():
+    per_day = alerts.fired_per_day(_history())
+    assert per_day.values.tolist() == [
+        [pd.Timestamp("2026-11-20"), "critical", 1],
+        [pd.Timestamp("2026-11-22"), "warning", 1],
+        [pd.Timestamp("2026-11-25"), "critical", 1],
+    ]

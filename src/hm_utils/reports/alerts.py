@@ -42,6 +42,16 @@ def fired_in_period(history: pd.DataFrame) -> pd.DataFrame:
     return _by_severity(frame, ["last_fired"])
 
 
+def fired_per_day(history: pd.DataFrame) -> pd.DataFrame:
+    """Instances starting to fire per UTC day and severity (for a chart)."""
+    columns = ["day", "severity", "fired"]
+    fired = history[history["to_state"] == "firing"] if not history.empty else history
+    if fired.empty:
+        return pd.DataFrame(columns=columns)
+    days = pd.to_datetime(fired["evaluated_at"]).dt.normalize()
+    return fired.assign(day=days).groupby(["day", "severity"], as_index=False).agg(fired=("fingerprint", "size"))
+
+
 def _by_severity(frame: pd.DataFrame, newest: list[str]) -> pd.DataFrame:
     order = frame["severity"].map(SEVERITY_ORDER).fillna(3)
     return (
