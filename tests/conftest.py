@@ -22,7 +22,8 @@ def config():
 @pytest.fixture(scope="session")
 def spark(config):
     """A client of the ci engine; the engine is started once and stopped at the end if we started it."""
-    from hm_utils.spark import LocalEngine, get_spark
+    from hm_utils.engine import LocalEngine
+    from hm_utils.spark import get_spark
 
     engine = LocalEngine(config)
     was_running = engine.status().running

@@ -93,7 +93,8 @@ def run_benchmark(
     scale: float, workspaces: int, overrides: list[str] | None = None, progress=lambda message: None
 ) -> dict[str, Any]:
     """Simulate the latest working day at `scale`, build every layer, and return rows, seconds and peak memory."""
-    from hm_utils.spark import LocalEngine, get_spark
+    from hm_utils.engine import LocalEngine
+    from hm_utils.spark import get_spark
 
     extra = {**BENCH_OVERRIDES, **config_module.parse_overrides(overrides)}
     config = config_module.load("local", extra)
@@ -226,7 +227,8 @@ def run_alerts_benchmark(
 
 def _bench_account(workspaces: int, days: int, scale: float, overrides: list[str] | None, run_id: str, progress):
     """The bench engine with a freshly simulated and built `workspaces` × `days` account."""
-    from hm_utils.spark import LocalEngine, get_spark
+    from hm_utils.engine import LocalEngine
+    from hm_utils.spark import get_spark
 
     config = config_module.load("local", {**BENCH_OVERRIDES, **config_module.parse_overrides(overrides)})
     engine = LocalEngine(config)
@@ -286,7 +288,7 @@ def measure_engine_startup(repeats: int = 3) -> dict[str, Any]:
     import subprocess
     import sys
 
-    from hm_utils.spark import LocalEngine
+    from hm_utils.engine import LocalEngine
 
     def timed(script: str, *args: str) -> float:
         result = subprocess.run(

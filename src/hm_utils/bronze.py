@@ -4,9 +4,15 @@ Each table is ingested incrementally by a per-table watermark: the latest value 
 incremental column already in bronze. A run re-reads the source from `watermark - lookback` and
 replaces exactly that window in bronze, so late rows inside the lookback are picked up, source
 duplicates are kept as they came (silver counts them) and a rerun leaves the same table. Tables
-without an incremental column (prices, node types, workspaces) are reloaded whole. A table the
-source does not have gives a warning and an empty bronze table; columns the reference does not
-know (schema drift) are carried and reported.
+without an incremental column (prices, node types, workspaces) are reloaded whole.
+
+The watermark cannot pass the run's time (`hm_utils.clock.now`): a row whose incremental value
+lies after it is held back, counted and reported, and ingested by the first run after its time
+comes; one far-future row therefore never hides the rows that arrive after it.
+
+A table the source does not have, or has without rows, gives a warning (and an empty bronze table);
+columns the reference does not know (schema drift) are carried and reported, columns it has that
+the source lacks are reported.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from hm_utils import io, sources, system_schema, tables
+from hm_utils import clock, io, sources, system_schema, tables
 from hm_utils.config import Config
 
 if TYPE_CHECKING:
@@ -51,6 +57,7 @@ class IngestReport:
     extra_columns: list[str] = field(default_factory=list)
     missing_columns: list[str] = field(default_factory=list)
     warning: str | None = None
+    held_rows: int = 0  # rows dated after the run's time, left in the source until their time comes
 
 
 def bronze_key(source_key: str) -> str:
@@ -100,8 +107,9 @@ def ingest_table(spark: SparkSession, config: Config, source_key: str, run_id: s
         F.lit(run_id).alias("_hm_run_id"),
     )
 
+    now = clock.sql_now(config)
     exists = io.table_exists(spark, config, target)
-    before, origins = _watermark_and_origins(spark, config, target, incremental) if exists else (None, [])
+    before, origins = _watermark_and_origins(spark, config, target, incremental, now) if exists else (None, [])
     if origins and origins != [origin]:
         log.warning("%s came from %s; reloading it whole from %s", target, ", ".join(origins), origin)
         before = None
@@ -110,15 +118,34 @@ def ingest_table(spark: SparkSession, config: Config, source_key: str, run_id: s
     else:
         predicate = _window_predicate(incremental, before, int(config.get("bronze.lookback_days", 3)))
         window, mode = stamped.where(predicate), "replace_where"
-    # rows read and their latest incremental value are observed while bronze is written (no extra scan)
+    # rows read, held and the latest incremental values are observed while bronze is written (no extra scan)
+    held = F.expr(f"{io.quote_identifier(incremental)} > {now}") if incremental else F.lit(False)
     observed = Observation(f"bronze_{uuid.uuid4().hex[:12]}")
-    latest = F.max(incremental).cast("string") if incremental else F.lit(None).cast("string")
-    window = window.observe(observed, F.count(F.lit(1)).alias("rows"), latest.alias("latest"))
+    value = F.col(incremental).cast("string") if incremental else F.lit(None).cast("string")
+    window = window.observe(
+        observed,
+        F.count_if(~held).alias("rows"),
+        F.max(F.when(~held, value)).alias("latest"),
+        F.count_if(held).alias("held"),
+        F.max(F.when(held, value)).alias("latest_held"),
+    ).where(~held)
     result = io.write_table(spark, config, target, window, mode, where=predicate, parquet_options=PARQUET_OPTIONS)
-    read, latest_read = int(observed.get["rows"]), observed.get["latest"]
+    read, latest_read, held_rows = int(observed.get["rows"]), observed.get["latest"], int(observed.get["held"])
+    if held_rows:
+        message = (
+            f"{source_key}: {held_rows} row(s) dated after the run's time ({clock.now(config):%Y-%m-%d %H:%M} UTC), "
+            f"up to {observed.get['latest_held']}, "
+            f"are held back: ingested by the first run after their {incremental} (check the source's clock)"
+        )
+        log.warning(message)
+        warning = "; ".join(filter(None, [warning, message]))
+    if result.rows == 0:
+        message = f"source table {source_spec.system_table} has no rows in {origin}: {target} is empty"
+        log.warning(message)
+        warning = "; ".join(filter(None, [warning, message]))
     # rows kept from before the window are older than the old watermark, so the new one is the larger
     after = max((value for value in (before, latest_read) if value is not None), default=None)
-    return IngestReport(run_id, source_key, read, result.rows, mode, before, after, extra, missing, warning)
+    return IngestReport(run_id, source_key, read, result.rows, mode, before, after, extra, missing, warning, held_rows)
 
 
 def _drift_message(source_key: str, extra: list[str], missing: list[str]) -> str:
@@ -138,12 +165,16 @@ def _window_predicate(column: str, watermark: str, lookback_days: int) -> str:
 
 
 def _watermark_and_origins(
-    spark: SparkSession, config: Config, key: str, column: str | None
+    spark: SparkSession, config: Config, key: str, column: str | None, now: str
 ) -> tuple[str | None, list[str]]:
-    """The latest incremental value in a bronze table and the sources its rows came from (one scan)."""
+    """The latest incremental value in a bronze table not after `now` (SQL), and the sources its rows
+    came from (one scan). Rows after `now` left by an earlier kit never move the watermark forward."""
     from pyspark.sql import functions as F
 
-    watermark = F.max(column).cast("string") if column else F.lit(None).cast("string")
+    if column:
+        watermark = F.max(F.when(F.expr(f"{io.quote_identifier(column)} <= {now}"), F.col(column))).cast("string")
+    else:
+        watermark = F.lit(None).cast("string")
     row = (
         io.read_table(spark, config, key)
         .agg(watermark.alias("w"), F.array_sort(F.collect_set("_hm_source")).alias("origins"))
@@ -155,16 +186,18 @@ def _watermark_and_origins(
 
 
 def _empty_bronze(spark: SparkSession, config: Config, source_key: str, run_id: str) -> IngestReport:
+    """A source table the source does not have: bronze keeps what it had, or is created empty; a warning."""
     target = bronze_key(source_key)
     system_table = str(tables.get_spec(config, source_key).system_table)
-    warning = (
-        f"source table {system_table} is not available from {sources.describe_source(config)}; "
-        f"{target} is left empty (enable the system schema or export it to include it)"
-    )
-    log.warning(warning)
+    missing = f"source table {system_table} is not available from {sources.describe_source(config)}"
+    include = "enable the system schema or export it to include it"
     if io.table_exists(spark, config, target):
         rows = int(io.read_table(spark, config, target).count())
+        warning = f"{missing}; {target} keeps the {rows} rows it had ({include})"
+        log.warning(warning)
         return IngestReport(run_id, source_key, 0, rows, "skipped", None, None, warning=warning)
+    warning = f"{missing}; {target} is left empty ({include})"
+    log.warning(warning)
     ddl = system_schema.spark_type_ddl(system_table) + ", " + ", ".join(f"{k} {v}" for k, v in METADATA_COLUMNS.items())
     empty = spark.createDataFrame([], ddl)
     io.write_table(spark, config, target, empty, "overwrite")
@@ -178,7 +211,7 @@ def write_ingest_log(spark: SparkSession, config: Config, reports: list[IngestRe
     columns = [
         ("run_id", "string"), ("table_key", "string"), ("source_rows_read", "bigint"), ("bronze_rows", "bigint"),
         ("mode", "string"), ("watermark_before", "string"), ("watermark_after", "string"),
-        ("extra_columns", "string"), ("missing_columns", "string"), ("warning", "string"),
+        ("extra_columns", "string"), ("missing_columns", "string"), ("warning", "string"), ("held_rows", "bigint"),
     ]  # fmt: skip
     rows = []
     for report in reports:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -49,13 +48,21 @@ def run(
     source: Annotated[
         str | None, typer.Option("--source", help="simulated, system, or parquet:DIR (a <schema>/<table>/ export).")
     ] = None,
+    job: Annotated[
+        str | None, typer.Option("--job", help="Run this job of the run plan (default: the first, the main job).")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait for another run of this engine home to finish.")
+    ] = 0,
 ) -> None:
-    """Run the steps of the run plan (params/run_plan.yml) through papermill."""
+    """Run the steps of a job of the run plan (params/run_plan.yml) through papermill, one run at a time per
+    engine home (another run waits --wait seconds, else stops with exit code 75 and the running one named)."""
     from hm_utils import runner, sources
 
     extra = sources.parse_source_option(source) if source else None
     config = _config(env, set_, extra)
-    result = runner.run_plan(config, only=only, from_step=from_step)
+    command = " ".join(["hm", *sys.argv[1:]])
+    result = runner.run_plan(config, only=only, from_step=from_step, job=job, wait_seconds=wait, command=command)
     total = sum(step.seconds for step in result.steps)
     typer.echo(f"done in {total:.1f} s · executed notebooks in {result.folder}")
     _echo_published(result.folder / "reports")
@@ -135,17 +142,11 @@ def simulate(
 
     if format_ != "parquet":
         raise HealthMonitorError(f"unsupported format '{format_}'", where="--format", fix="use --format parquet")
-    config = _config(env, set_)
-    options = simulation.options_from_config(
-        config,
-        workspaces=workspaces,
-        days=days,
-        end_date=date.fromisoformat(end_date) if end_date else None,
-        seed=seed,
-        scale=scale,
-        defects=defects,
-        incidents=incidents,
-    )
+    given = {"workspaces": workspaces, "days": days, "end_date": end_date, "seed": seed, "scale": scale}
+    given |= {"defects": defects, "incidents": incidents}
+    options_set = {f"simulation.{name}": value for name, value in given.items() if value is not None}
+    config = _config(env, [*(set_ or []), *(f"{key}={value}" for key, value in options_set.items())])
+    options = simulation.options_from_config(config)
     summary = simulation.run_simulation(config, options, out)
     typer.echo(f"wrote {sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s to {summary.folder}")
     for table, rows in sorted(summary.rows.items()):
@@ -195,32 +196,175 @@ def bench(
 
 @app.command()
 def doctor(env: EnvOption = None, set_: SetOption = None) -> None:
-    """Check the environment: Python, Java 17+, pyspark, config files."""
+    """Check the environment: locally Python, the Java the engine will run (17+) and pyspark; for a Databricks
+    environment what a remote run needs (databricks-connect, credentials, compute, read access to the system tables)."""
     import platform
 
-    from hm_utils.spark import check_java
-
     config = _config(env, set_)
-    typer.echo(f"python {platform.python_version()} · java {check_java()} · env {config.env} · target {config.target}")
+    line = f"python {platform.python_version()} · env {config.env} · target {config.target}"
     if config.is_local:
         import pyspark
 
-        typer.echo(f"pyspark {pyspark.__version__} · engine home {config.home}")
+        from hm_utils.engine import check_java
+
+        major, java = check_java()
+        typer.echo(f"{line} · java {major} ({java}) · pyspark {pyspark.__version__} · engine home {config.home}")
+        return
+    typer.echo(line)
+    from hm_utils import doctor as checks
+
+    found = checks.remote_checks(config)
+    if all(check.ok for check in found):
+        from hm_utils.spark import get_spark
+
+        found += checks.system_table_checks(get_spark(config), config)
+    else:
+        found.append(checks.Check("system tables", False, "not checked: no connection", "fix the items above first"))
+    for line in checks.format_checks(found):
+        typer.echo(line)
+    if not all(check.ok for check in found):
+        raise typer.Exit(1)
+
+
+TargetOption = Annotated[str, typer.Option("--target", "-t", help="Bundle target = environment: dev or prod.")]
+
+
+@app.command()
+def deploy(
+    target: TargetOption = "dev",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the jobs, tasks and schedules; change nothing.")
+    ] = False,
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Only write databricks.yml and resources/ from the run plan and params.")
+    ] = False,
+) -> None:
+    """Deploy the Databricks bundle (the run plan's jobs, same notebooks) with `databricks bundle deploy`."""
+    from hm_utils import bundle
+    from hm_utils.config import project_root
+    from hm_utils.errors import ConfigError
+
+    root = project_root()
+    generated = bundle.generate(root)
+    documents = generated.documents()
+    if target not in documents["databricks.yml"]["targets"]:
+        raise ConfigError(
+            f"no bundle target '{target}'",
+            where="--target",
+            fix=f"use one of {list(documents['databricks.yml']['targets'])} (environments with target: databricks)",
+        )
+    problems = bundle.validate(root, documents)
+    if problems:
+        raise ConfigError("the generated bundle is invalid:\n  " + "\n  ".join(problems), where=str(root))
+    if dry_run:
+        for line in bundle.describe(documents, target):
+            typer.echo(line)
+        stale = generated.stale(root)
+        if stale:
+            typer.echo(f"not yet written (`hm deploy --generate`): {', '.join(stale)}")
+        return
+    for path in generated.write(root):
+        typer.echo(f"wrote {path}")
+    if not generate:
+        bundle.deploy(root, target, progress=typer.echo)
+
+
+schedule_app = typer.Typer(
+    help="Local scheduled runs of the run plan's jobs (crontab or systemd timers).", invoke_without_command=True
+)
+app.add_typer(schedule_app, name="schedule")
+
+
+@schedule_app.callback()
+def schedule_lines(
+    ctx: typer.Context,
+    env: EnvOption = None,
+    set_: SetOption = None,
+    install: Annotated[bool, typer.Option("--install", help="Write them (user crontab, or systemd units).")] = False,
+    systemd: Annotated[bool, typer.Option("--systemd", help="systemd user timers instead of crontab lines.")] = False,
+) -> None:
+    """Print the crontab lines (or systemd timers) that run each job of the run plan on its schedule."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hm_utils import schedule
+
+    items = schedule.schedules(_config(env, set_))
+    if install:
+        where = schedule.install_systemd(items) if systemd else schedule.install_crontab(items)
+        typer.echo(f"installed {len(items)} schedule(s) in {where}")
+        return
+    if systemd:
+        for item in items:
+            for name, text in schedule.systemd_units(item).items():
+                typer.echo(f"# {schedule.SYSTEMD_FOLDER}/{name}\n{text}")
+    else:
+        typer.echo(schedule.crontab_text(items), nl=False)
+    note = schedule.time_zone_note(items)
+    if note:
+        typer.echo(f"note: {note}", err=True)
+
+
+@schedule_app.command("run")
+def schedule_run(
+    job: Annotated[str, typer.Argument(help="The job of the run plan to run.")],
+    env: EnvOption = None,
+    set_: SetOption = None,
+) -> None:
+    """What a scheduled line runs: `hm run --job JOB`, its output kept in a log, recorded in the run log."""
+    from hm_utils import schedule
+
+    record = schedule.run_job(_config(env, set_), job)
+    typer.echo(f"job {record.job}: exit {record.exit_status} after {record.seconds} s · log {record.log}")
+    raise typer.Exit(record.exit_status)
+
+
+@schedule_app.command("log")
+def schedule_log(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    last: Annotated[int, typer.Option(help="Show this many runs.")] = 10,
+) -> None:
+    """The last scheduled runs: job, start, duration, exit status and log file."""
+    from hm_utils import schedule
+
+    for record in schedule.read_run_log(_config(env, set_), last):
+        typer.echo(
+            f"{record.started} {record.job:<12} exit {record.exit_status:<3} {record.seconds:>8} s  {record.log}"
+        )
+
+
+@app.command()
+def grants(
+    target: TargetOption = "prod",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the SQL; run nothing.")] = False,
+    set_: SetOption = None,
+) -> None:
+    """Unity Catalog grants for readers, analysts and the kit's service principal, and masks of personal data."""
+    from hm_utils import grants as access
+
+    config = _config(target, set_)
+    sections = access.grant_sections(config)
+    if dry_run:
+        typer.echo(access.render(sections), nl=False)
+        return
+    from hm_utils.spark import get_spark
+
+    count = access.apply(get_spark(config), config, sections, progress=typer.echo)
+    typer.echo(f"{count} statements run on {config.catalog}")
 
 
 @spark_app.command("up")
 def spark_up(env: EnvOption = None, set_: SetOption = None) -> None:
     """Start the local engine (no-op when it runs)."""
-    from hm_utils.spark import LocalEngine
+    from hm_utils.engine import LocalEngine
 
-    status = LocalEngine(_config(env, set_)).ensure_running()
-    typer.echo(f"running · pid {status.pid} · {status.url} · log {status.log}")
+    typer.echo(LocalEngine(_config(env, set_)).ensure_running().describe())
 
 
 @spark_app.command("down")
 def spark_down(env: EnvOption = None, set_: SetOption = None) -> None:
-    """Stop the local engine."""
-    from hm_utils.spark import LocalEngine
+    """Stop the local engine of this engine home (only a process verified to be it is signalled)."""
+    from hm_utils.engine import LocalEngine
 
     stopped = LocalEngine(_config(env, set_)).stop()
     typer.echo("stopped" if stopped else "not running")
@@ -230,7 +374,7 @@ def spark_down(env: EnvOption = None, set_: SetOption = None) -> None:
 def spark_prepare(env: EnvOption = None, set_: SetOption = None) -> None:
     """Record the engine's class archive once per installation (make setup runs it): later engines
     start in about half the time."""
-    from hm_utils.spark import record_class_archive
+    from hm_utils.engine import record_class_archive
 
     record_class_archive(_config(env, set_), progress=typer.echo)
 
@@ -238,11 +382,9 @@ def spark_prepare(env: EnvOption = None, set_: SetOption = None) -> None:
 @spark_app.command("status")
 def spark_status(env: EnvOption = None, set_: SetOption = None) -> None:
     """Show whether the local engine runs, its address and log."""
-    from hm_utils.spark import LocalEngine
+    from hm_utils.engine import LocalEngine
 
-    status = LocalEngine(_config(env, set_)).status()
-    state = f"running · pid {status.pid}" if status.running else "stopped"
-    typer.echo(f"{state} · {status.url} · home {status.home} · log {status.log}")
+    typer.echo(LocalEngine(_config(env, set_)).status().describe())
 
 
 def _echo_frame(frame, as_json: bool = False) -> None:
@@ -417,25 +559,28 @@ def alerts_score(
 
 def main() -> None:
     """Console entry point: user errors are printed as what/where/what-to-do, without a traceback."""
+    from hm_utils import errors
+
     for spark_logger in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         logging.getLogger(spark_logger).setLevel(logging.CRITICAL)  # they would print the JVM stack
     try:
         app()
     except HealthMonitorError as error:
         typer.secho(f"error: {error.render()}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
+        sys.exit(error.exit_code)
     except Exception as error:  # Spark's own errors: print the message, not the JVM stack trace
-        if type(error).__module__.startswith("pyspark"):
-            typer.secho(f"error: {spark_error_message(error)}", fg=typer.colors.RED, err=True)
-            sys.exit(2)
-        raise
-
-
-def spark_error_message(error: Exception) -> str:
-    """The first part of a Spark error (error class and message), without the JVM stack trace."""
-    text = str(error).split("JVM stacktrace:")[0].strip()
-    lines = [line for line in text.splitlines() if line.strip()][:6]
-    return "\n".join(lines)
+        if not type(error).__module__.startswith("pyspark"):
+            raise
+        if errors.is_connection_loss(str(error)):
+            error = errors.EngineError(
+                "lost the connection to the local Spark engine",
+                where="the engine of this checkout (`hm spark status` shows it)",
+                fix="`hm spark status`; read the engine log it names; start it again with `hm spark up`",
+            )
+            typer.secho(f"error: {error.render()}", fg=typer.colors.RED, err=True)
+        else:
+            typer.secho(f"error: {errors.spark_summary(str(error))}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

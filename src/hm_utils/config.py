@@ -7,6 +7,7 @@ notebook parameters → :func:`load`. Notebooks call :func:`load` and never read
 from __future__ import annotations
 
 import copy
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,9 @@ from typing import Any
 
 import yaml
 
+from hm_utils import settings
 from hm_utils.errors import ConfigError
+from hm_utils.settings import OverrideText
 
 ENVIRONMENTS = ("local", "dev", "prod", "ci")
 TARGETS = ("local", "databricks")
@@ -97,10 +100,17 @@ class Config:
 
 
 def parse_overrides(items: Sequence[str] | str | None) -> dict[str, Any]:
-    """`["a.b=1", "c=x"]` or `"a.b=1;c=x"` → `{"a.b": 1, "c": "x"}` (values parsed as YAML)."""
+    """Overrides from the command line, HM_SET or the `overrides` notebook parameter.
+
+    Accepted: `["a.b=1", "c=x"]`, `"a.b=1;c=x"`, or a JSON object `'{"a.b": 1, "c": "x"}'` (what `hm run`
+    passes to its notebooks, so that a value may hold any character). KEY=VALUE values stay text
+    (:class:`OverrideText`) until :func:`load` reads them as their key's type.
+    """
     if not items:
         return {}
     if isinstance(items, str):
+        if items.strip().startswith("{"):
+            return _json_overrides(items)
         items = [item for item in items.split(";") if item.strip()]
     parsed: dict[str, Any] = {}
     for item in items:
@@ -111,7 +121,26 @@ def parse_overrides(items: Sequence[str] | str | None) -> dict[str, Any]:
                 where="--set / HM_SET",
                 fix="write it as section.key=value, e.g. --set simulation.days=30",
             )
-        parsed[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        parsed[key.strip()] = OverrideText(raw.strip()) if raw.strip() else None
+    return parsed
+
+
+def overrides_json(overrides: Mapping[str, Any]) -> str:
+    """Overrides as the JSON object :func:`parse_overrides` reads back with their types."""
+    return json.dumps(dict(overrides), default=str, sort_keys=True) if overrides else ""
+
+
+def _json_overrides(text: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"overrides are not a valid JSON object: {exc}",
+            where="overrides parameter / HM_SET",
+            fix='pass {"section.key": value, ...} or section.key=value pairs separated by semicolons',
+        ) from exc
+    if not isinstance(parsed, dict):
+        raise ConfigError("overrides must be a JSON object", where="overrides parameter / HM_SET", fix="use {...}")
     return parsed
 
 
@@ -122,7 +151,8 @@ def load(
 ) -> Config:
     """Merge base.yml, <env>.yml, $HM_SET and `overrides`; validate; return the Config.
 
-    `env` defaults to $HM_ENV, then `local`.
+    `env` defaults to $HM_ENV, then `local`. Every key must exist in params/base.yml (which is the
+    schema of the settings) and hold a value of its type; :mod:`hm_utils.settings` says more.
     """
     env = env or os.environ.get("HM_ENV") or "local"
     if env not in ENVIRONMENTS:
@@ -132,18 +162,25 @@ def load(
             fix=f"use one of {', '.join(ENVIRONMENTS)}",
         )
     root = root or project_root()
-    data = _read_yaml(root / "params" / "base.yml")
+    base = _read_yaml(root / "params" / "base.yml")
+    data = base
     env_file = root / "params" / f"{env}.yml"
     if env_file.is_file():
-        data = _deep_merge(data, _read_yaml(env_file))
-    applied = {**parse_overrides(os.environ.get("HM_SET"))}
-    if isinstance(overrides, Mapping):
-        applied.update(overrides)
-    else:
-        applied.update(parse_overrides(overrides))
+        env_data = _read_yaml(env_file)
+        settings.check_file(env_data, base, f"params/{env}.yml")
+        data = _deep_merge(data, env_data)
+    from_environment = parse_overrides(os.environ.get("HM_SET"))
+    given = dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides)
+    applied: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for source, values in (("HM_SET", from_environment), ("--set", given)):
+        for dotted, value in values.items():
+            applied[dotted] = settings.check_override(dotted, value, base, source)
+            sources[dotted] = source
     for dotted, value in applied.items():
         _set_dotted(data, dotted, value)
     config = Config(env=env, data=data, root=root, overrides=applied)
+    settings.check_values(config, base, sources)
     _validate(config)
     return config
 
@@ -174,7 +211,7 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node = data
-    parts = dotted.split(".")
+    parts = settings.split_key(dotted)
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):

@@ -12,21 +12,26 @@ A table whose registry entry has `cluster_by` columns is written with its rows s
 
 Locally every write produces a complete new version folder next to the current one and then
 switches the table to it with one catalog update (`ALTER TABLE ... SET LOCATION`). A write that
-dies midway leaves the previous version readable; the orphan folder is removed by the next write.
-On Delta each write is one transaction, which gives the same guarantee.
+dies midway leaves the previous version readable. After a write, older versions are removed except
+the one just replaced (queries already reading it finish) and any version another writer is still
+creating (it holds a lock on its `.v-*.writing` marker); an orphan of a write that died is removed by
+the next write. Local writes also hold the engine home's run lock (:mod:`hm_utils.locking`).
+On Delta each write is one transaction and old files stay until VACUUM, which gives the same guarantees.
 """
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hm_utils import tables
+from hm_utils import locking, tables
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError, TableNotFoundError
 
@@ -129,13 +134,14 @@ def write_table(
         df = df.sortWithinPartitions(*spec.cluster_by)
     if config.is_local:
         args = (spark, config, name, df, mode, keys, where, spec.comment, column_comments or {}, parquet_options or {})
-        try:
-            rows = _write_local(*args)
-        except Exception as exc:  # the schema was dropped since this session saw it: create it, write again
-            if "SCHEMA_NOT_FOUND" not in str(exc):
-                raise
-            ensure_schema(spark, config, key)
-            rows = _write_local(*args)
+        with locking.writing(config):
+            try:
+                rows = _write_local(*args)
+            except Exception as exc:  # the schema was dropped since this session saw it: create it, write again
+                if "SCHEMA_NOT_FOUND" not in str(exc):
+                    raise
+                ensure_schema(spark, config, key)
+                rows = _write_local(*args)
     else:
         _write_delta(spark, config, name, df, mode, keys, where)
         _apply_comments(spark, name, spec.comment, column_comments or {})
@@ -151,11 +157,7 @@ def _write_delta(
     if mode == "upsert" and exists:
         view = f"hm_upsert_{uuid.uuid4().hex[:12]}"
         df.createOrReplaceTempView(view)
-        condition = " and ".join(f"t.{quote_identifier(k)} <=> s.{quote_identifier(k)}" for k in keys)
-        spark.sql(
-            f"merge into {name} t using {view} s on {condition} "
-            "when matched then update set * when not matched then insert *"
-        )
+        spark.sql(merge_statement(name, view, keys))
         spark.catalog.dropTempView(view)
         return
     writer = df.write.format("delta")
@@ -165,6 +167,16 @@ def _write_delta(
         writer.mode("append").option("mergeSchema", "true").saveAsTable(name)
     else:
         writer.mode("overwrite").option("overwriteSchema", "true").saveAsTable(name)
+
+
+def merge_statement(name: str, source: str, keys: Sequence[str]) -> str:
+    """The Delta MERGE of an upsert: rows of `source` replace the rows of `name` with the same `keys` (NULL keys
+    equal), new keys are inserted."""
+    condition = " and ".join(f"t.{quote_identifier(k)} <=> s.{quote_identifier(k)}" for k in keys)
+    return (
+        f"merge into {name} t using {source} s on {condition} "
+        "when matched then update set * when not matched then insert *"
+    )
 
 
 def _write_local(
@@ -182,9 +194,6 @@ def _write_local(
     """Write a new parquet version and switch the table to it (comments go into the CREATE).
 
     Returns the table's row count, observed while the version is written (no second pass)."""
-    from pyspark.sql import Observation
-    from pyspark.sql import functions as F
-
     exists = spark.catalog.tableExists(name)
     incoming = df
     if exists and mode != "overwrite":
@@ -198,6 +207,23 @@ def _write_local(
         df = kept.unionByName(incoming, allowMissingColumns=True)
     table_root = _table_root(config, name)
     version = table_root / f"{_VERSION_PREFIX}{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    with _creating(version):
+        return _write_version(spark, name, df, exists, version, table_comment, column_comments, parquet_options)
+
+
+def _write_version(
+    spark: SparkSession,
+    name: str,
+    df: DataFrame,
+    exists: bool,
+    version: Path,
+    table_comment: str,
+    column_comments: Mapping[str, str],
+    parquet_options: Mapping[str, str],
+) -> int:
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
     written = df.schema  # what the parquet files hold (nullability aside, which the catalog ignores)
     counted = Observation(f"hm_write_{uuid.uuid4().hex[:12]}")
     df.observe(counted, F.count(F.lit(1)).alias("rows")).write.options(**parquet_options).mode("error").parquet(
@@ -220,12 +246,53 @@ def _write_local(
             f"create table {name} ({columns}) using parquet "
             f"comment {sql_string(table_comment)} location {sql_string(str(version))}"
         )
-    # The version just replaced is kept until the next write, so queries already reading it finish;
-    # anything older, and orphans of writes that died midway, are removed.
-    for old in table_root.glob(f"{_VERSION_PREFIX}*"):
-        if old != version and old.name != previous:
-            shutil.rmtree(old, ignore_errors=True)
+    _remove_old_versions(version.parent, keep={version.name, previous})
     return int(counted.get["rows"])
+
+
+@contextmanager
+def _creating(version: Path) -> Iterator[None]:
+    """Mark `version` as being created (a locked `.v-*.writing` file beside it) for the block."""
+    marker = _marker(version)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    with marker.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            marker.unlink(missing_ok=True)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_old_versions(table_root: Path, keep: set[str | None]) -> None:
+    """Remove the versions of a table but `keep` (the current one and the one it replaced: queries
+    already reading that one finish) and those another writer is creating; orphans of dead writes go."""
+    for old in table_root.glob(f"{_VERSION_PREFIX}*"):
+        if old.name not in keep and not _being_created(old):
+            shutil.rmtree(old, ignore_errors=True)
+    for marker in table_root.glob(f".{_VERSION_PREFIX}*.writing"):
+        _being_created(table_root / marker.name.removeprefix(".").removesuffix(".writing"))
+
+
+def _being_created(version: Path) -> bool:
+    """Whether a live writer is creating `version`; a marker its dead writer left is removed."""
+    marker = _marker(version)
+    try:
+        handle = marker.open("r")
+    except FileNotFoundError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        marker.unlink(missing_ok=True)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def _marker(version: Path) -> Path:
+    return version.parent / f".{version.name}.writing"
 
 
 def _location(spark: SparkSession, name: str) -> str | None:
@@ -277,8 +344,19 @@ def _same_schema(left, right) -> bool:
 
 
 def _apply_comments(spark: SparkSession, name: str, table_comment: str, column_comments: Mapping[str, str]) -> None:
-    spark.sql(f"comment on table {name} is {sql_string(table_comment)}")
-    existing = {field.name for field in spark.table(name).schema.fields}
-    for column, comment in column_comments.items():
-        if column in existing:
-            spark.sql(f"alter table {name} alter column {quote_identifier(column)} comment {sql_string(comment)}")
+    existing = [field.name for field in spark.table(name).schema.fields]
+    for statement in comment_statements(name, table_comment, column_comments, existing):
+        spark.sql(statement)
+
+
+def comment_statements(
+    name: str, table_comment: str, column_comments: Mapping[str, str], columns: Sequence[str]
+) -> list[str]:
+    """The Delta table's comment and the comments of those of its `columns` that have one."""
+    statements = [f"comment on table {name} is {sql_string(table_comment)}"]
+    statements += [
+        f"alter table {name} alter column {quote_identifier(column)} comment {sql_string(column_comments[column])}"
+        for column in columns
+        if column in column_comments
+    ]
+    return statements

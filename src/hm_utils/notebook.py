@@ -70,6 +70,12 @@ def coerce(name: str, raw: str, default: Any) -> Any:
     return raw
 
 
+def widget_text(value: Any) -> str:
+    """A parameter value as a widget (or job parameter) string: JSON for lists and dicts, else str();
+    :func:`coerce` turns it back into the value."""
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
 def widget_values(defaults: dict[str, Any]) -> dict[str, Any]:
     """On Databricks: each parameter from its widget (typed); elsewhere: the defaults as given."""
     dbutils = _dbutils()
@@ -77,8 +83,7 @@ def widget_values(defaults: dict[str, Any]) -> dict[str, Any]:
         return dict(defaults)
     values = {}
     for name, default in defaults.items():
-        text = json.dumps(default) if isinstance(default, (list, dict)) else str(default)
-        dbutils.widgets.text(name, text)
+        dbutils.widgets.text(name, widget_text(default))
         values[name] = coerce(name, dbutils.widgets.get(name), default)
     return values
 

@@ -21,6 +21,9 @@ boolean columns in one SELECT (:func:`flag_rows`), the counts are taken in the s
 observes them while it writes), and the GE-format `ExpectationSuiteValidationResult` is built
 from those counts (:func:`validation_result`).
 
+Bounds that depend on the run, such as the plausible range of dates, are GE suite parameters
+(`{"$PARAMETER": "latest_time"}`), given their values by :func:`suite_parameters` when rows are flagged.
+
 Supported types (GE semantics: a NULL value is not unexpected except for `not_be_null`):
 expect_column_values_to_not_be_null, expect_column_values_to_be_between,
 expect_column_values_to_be_in_set, expect_column_values_to_match_regex,
@@ -36,9 +39,11 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hm_utils import clock
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 from hm_utils.io import quote_identifier, sql_string
@@ -57,6 +62,7 @@ _QUERY = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _TABLE_PLACEHOLDER = re.compile(r"\{([a-z]+\.[a-z0-9_]+)\}")
+_PARAMETER_PLACEHOLDER = re.compile(r"\{\$([a-z_][a-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,16 @@ class RuleOutcome:
         if self.rule.mostly is None:
             return self.unexpected_count == 0
         return 1.0 - self.unexpected_fraction >= self.rule.mostly
+
+
+def suite_parameters(config: Config) -> dict[str, Any]:
+    """Values of the suite parameters: `earliest_date` and `latest_time`, the plausible range of a row's
+    dates (`silver.earliest_date`, and `silver.future_days` after the run's time)."""
+    earliest = config.get("silver.earliest_date")
+    return {
+        "earliest_date": earliest if isinstance(earliest, date) else date.fromisoformat(str(earliest)),
+        "latest_time": clock.now(config) + timedelta(days=float(config.get("silver.future_days", 1))),
+    }
 
 
 def suite_path(config: Config, table_key: str) -> Path:
@@ -247,6 +263,12 @@ def column_sql(column: str) -> str:
 
 
 def literal_sql(value: Any) -> str:
+    if isinstance(value, Mapping) and set(value) == {"$PARAMETER"}:
+        return "{$" + str(value["$PARAMETER"]) + "}"  # resolved when rows are flagged
+    if isinstance(value, datetime):
+        return f"timestamp'{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"date'{value.isoformat()}'"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -322,11 +344,29 @@ def resolve_tables(predicate: str, resolve: Callable[[str], str]) -> str:
     return _TABLE_PLACEHOLDER.sub(lambda match: resolve(match.group(1)), predicate)
 
 
-def flag_select_sql(view: str, rules: Sequence[Rule], resolve: Callable[[str], str]) -> str:
+def resolve_parameters(predicate: str, parameters: Mapping[str, Any]) -> str:
+    """Replace `{$name}` placeholders (GE suite parameters) by their values as SQL literals."""
+
+    def literal(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in parameters:
+            raise ConfigError(
+                f"suite parameter '{name}' has no value",
+                where='an expectation\'s {"$PARAMETER": ...}',
+                fix=f"use one of {', '.join(sorted(parameters)) or 'none'} (hm_utils.quality.suite_parameters)",
+            )
+        return literal_sql(parameters[name])
+
+    return _PARAMETER_PLACEHOLDER.sub(literal, predicate)
+
+
+def flag_select_sql(
+    view: str, rules: Sequence[Rule], resolve: Callable[[str], str], parameters: Mapping[str, Any] | None = None
+) -> str:
     """SELECT over `view` adding one boolean `_hm_fail_<i>` column per rule (true = unexpected).
 
     Rules whose query names a batch alias are evaluated in a nested SELECT carrying that alias, so
-    every rule sees the batch under the name its condition uses.
+    every rule sees the batch under the name its condition uses. `parameters` give the suite parameters.
     """
     groups: dict[str, list[tuple[int, Rule]]] = {}
     for index, rule in enumerate(rules):
@@ -334,7 +374,8 @@ def flag_select_sql(view: str, rules: Sequence[Rule], resolve: Callable[[str], s
     sql = view
     for alias, members in groups.items():
         flags = ", ".join(
-            f"{resolve_tables(rule.predicate, resolve)} as {FLAG_PREFIX}{index}" for index, rule in members
+            f"{resolve_parameters(resolve_tables(rule.predicate, resolve), parameters or {})} as {FLAG_PREFIX}{index}"
+            for index, rule in members
         )
         sql = f"(select {quote_identifier(alias)}.*, {flags} from {sql} as {quote_identifier(alias)})"
     return sql[1:-1] if sql != view else f"select * from {view}"
@@ -345,11 +386,16 @@ def flag_columns(rules: Sequence[Rule]) -> list[str]:
 
 
 def flag_rows(
-    spark: SparkSession, frame: DataFrame, rules: Sequence[Rule], resolve: Callable[[str], str], view: str
+    spark: SparkSession,
+    frame: DataFrame,
+    rules: Sequence[Rule],
+    resolve: Callable[[str], str],
+    view: str,
+    parameters: Mapping[str, Any] | None = None,
 ) -> DataFrame:
     """`frame` with one boolean failure column per rule, all computed in the same projection."""
     frame.createOrReplaceTempView(view)
-    return spark.sql(flag_select_sql(view, rules, resolve))
+    return spark.sql(flag_select_sql(view, rules, resolve, parameters))
 
 
 def validation_result(suite: ExpectationSuite, outcomes: Sequence[RuleOutcome]) -> ExpectationSuiteValidationResult:

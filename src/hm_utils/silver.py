@@ -4,12 +4,15 @@ Each silver table is rebuilt in full from its bronze table on every run, so a re
 bronze gives the same silver. Per table, in this order:
 
 1. Conform: the system table's columns by name with the reference types (a struct or map whose
-   bronze type differs is converted by field name through JSON), plus `_hm_ingested_at` and
-   `_hm_run_id` of the bronze row. Columns the reference does not know (schema drift) are dropped
-   and reported.
+   bronze type differs is converted by field name through JSON; any other column with a safe cast,
+   and a value that does not cast, such as 'n/a' in a number column, fails the blocking rule
+   `cast_to_type(<column> as <type>)`), plus `_hm_ingested_at` and `_hm_run_id` of the bronze row.
+   Columns the reference does not know (schema drift) are dropped and reported.
 2. Validate: all expectations of `expectations/silver.<name>.json` as boolean columns of one
-   SELECT (see :mod:`hm_utils.quality` for why they are translated to Spark SQL). A row failing a
-   blocking rule goes to `silver.quarantine` once, listing every rule it failed.
+   SELECT (see :mod:`hm_utils.quality` for why they are translated to Spark SQL), dates among them
+   (a row dated before `silver.earliest_date` or after the run's time is implausible). A row failing
+   a blocking rule goes to `silver.quarantine` once, listing every rule it failed (a value that did
+   not cast with the value).
 3. Deduplicate the valid rows on the registry primary key: the latest `_hm_ingested_at` wins, then
    the latest value of the table's incremental column, then a row fingerprint (a stable choice).
    A removed row equal to the kept one is an exact duplicate; otherwise it is a superseded version.
@@ -23,9 +26,11 @@ checked against the rows actually written. Counts per expectation and the accoun
 written, so a table costs one pass over bronze plus a narrow pass over its key columns (the
 repeated-key check); tables with quarantined rows are read once more for the quarantine.
 A blocking rule failing on more than `silver.max_quarantine_fraction` of a table's rows fails the
-step with a QualityGateError naming the table, the rule and sample rows, after every table, the
-quarantine and the results are written (so the failure can be inspected); the run stops there,
-before gold reads the suspect data.
+step with a QualityGateError naming the table, the rule, the likely cause when the source's shape
+explains it (a column missing from the source, a table the rule reads left empty) and sample rows,
+after every table, the quarantine and the results are written (so the failure can be inspected);
+the run stops there, before gold reads the suspect data. Rows quarantined within the tolerance are
+logged as warnings, which `hm run` shows under the step.
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ _SAMPLE_CHARS = 400
 RANKED_KEYS_LIMIT = 10_000
 
 
+CAST_RULE = "cast_to_type"
+
+
 @dataclass(frozen=True)
 class GateFailure:
     """A blocking rule that failed on more rows than the tolerance allows."""
@@ -66,14 +74,29 @@ class GateFailure:
     unexpected_count: int
     element_count: int
     samples: list[str]
+    cause: str | None = None
 
     def describe(self) -> str:
         share = self.unexpected_count / self.element_count if self.element_count else 0.0
         lines = [
             f"{self.table_key}: {self.rule} failed on {self.unexpected_count} of {self.element_count} rows ({share:.1%})"
         ]
+        if self.cause:
+            lines.append(f"    cause: {self.cause}")
         lines += [f"    sample: {sample}" for sample in self.samples]
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Conformed:
+    """Bronze as the system table's columns (see :func:`conform`)."""
+
+    frame: DataFrame
+    columns: list[str]  # the silver table's columns; the frame also carries the cast checks' columns
+    dropped: list[str]
+    missing: list[str]
+    casts: list[quality.Rule]  # one blocking rule per column cast from another type
+    raw_values: dict[str, str]  # column -> the frame's column with its bronze value as text
 
 
 @dataclass
@@ -202,6 +225,7 @@ def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[st
     suites = {key: quality.load_suite(config, key) for key in keys}
     rules = {key: quality.suite_rules(suite, str(quality.suite_path(config, key))) for key, suite in suites.items()}
     build_order(rules)  # a ConfigError on a reference cycle, before any work
+    parameters = quality.suite_parameters(config)
     tolerance = float(config.get("silver.max_quarantine_fraction", 0.05))
     views: list[str] = []  # temporary views the rule checks read; dropped once the quarantine is written
     # tables that others wait for start first, then the largest (a large one must not run alone at the end)
@@ -209,7 +233,7 @@ def build_silver(spark: SparkSession, config: Config, run_id: str, only: list[st
     priorities = scheduling.urgency(dependency_graph(rules), sizes)
 
     def build_one(key: str) -> tuple[TableQuality, DataFrame | None]:
-        return _build_table(spark, config, key, suites[key], rules[key], run_id, views, tolerance)
+        return _build_table(spark, config, key, suites[key], rules[key], run_id, views, tolerance, parameters)
 
     try:
         done = scheduling.run_in_dependency_order(
@@ -250,6 +274,7 @@ def _build_table(
     run_id: str,
     views: list[str],
     tolerance: float,
+    parameters: dict,
 ) -> tuple[TableQuality, DataFrame | None]:
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
@@ -267,16 +292,19 @@ def _build_table(
             )
 
     bronze = io.read_table(spark, config, upstream.key)
-    conformed, dropped, missing = conform(bronze, system_table)
-    silver_columns = conformed.columns
+    shaped = conform(bronze, system_table)
+    conformed, silver_columns, dropped, missing = shaped.frame, shaped.columns, shaped.dropped, shaped.missing
+    rules = [*shaped.casts, *rules]  # a value that did not cast is the first reason its row gives
     flags = quality.flag_columns(rules)
     blocked = _any([F.col(flag) for flag, rule in zip(flags, rules, strict=True) if rule.blocking])
+    # sample rows as JSON with the bronze text of cast columns (the value that did not cast stays visible)
+    as_json = F.to_json(F.struct(*[F.col(shaped.raw_values.get(c, c)).alias(c) for c in silver_columns]))
 
     def flag(frame: DataFrame) -> DataFrame:
         """`frame` with the rule columns and `_hm_blocked` (through a temporary view of its own)."""
         view = f"hm_silver_{spec.name}_{uuid.uuid4().hex[:8]}"
         views.append(view)
-        flagged = quality.flag_rows(spark, frame, rules, lambda ref: tables.full_name(config, ref), view)
+        flagged = quality.flag_rows(spark, frame, rules, lambda ref: tables.full_name(config, ref), view, parameters)
         return flagged.withColumn("_hm_blocked", blocked)
 
     ordering = [F.col("_hm_ingested_at").desc_nulls_last()]
@@ -314,21 +342,28 @@ def _build_table(
     flagged = flag(conformed) if quarantined else None
     failures = [
         GateFailure(
-            key, outcome.rule.name, outcome.unexpected_count, rows, _samples(flagged, flag_name, silver_columns, config)
+            key,
+            outcome.rule.name,
+            outcome.unexpected_count,
+            rows,
+            _samples(flagged, flag_name, as_json, config),
+            _likely_cause(spark, config, outcome.rule, missing, system_table),
         )
         for flag_name, outcome in zip(flags, outcomes, strict=True)
         if outcome.rule.blocking and outcome.unexpected_fraction > tolerance
     ]
     for outcome in outcomes:
-        if not outcome.success and not outcome.rule.blocking:
-            log.warning(
-                "%s: %s failed on %d of %d rows (warn only)", key, outcome.rule.name, outcome.unexpected_count, rows
-            )
+        if outcome.success or (outcome.rule.blocking and outcome.unexpected_fraction > tolerance):
+            continue
+        handling = "quarantined" if outcome.rule.blocking else "kept (warn only)"
+        log.warning("%s: %d of %d rows failed %s: %s", key, outcome.unexpected_count, rows, outcome.rule.name, handling)
 
     quarantine = None
     if flagged is not None:
         rule_names = [
-            F.when(F.col(name), F.lit(rule.name)) for name, rule in zip(flags, rules, strict=True) if rule.blocking
+            F.when(F.col(name), _rule_text(rule, shaped.raw_values))
+            for name, rule in zip(flags, rules, strict=True)
+            if rule.blocking
         ]
         quarantine = flagged.where(F.col("_hm_blocked")).select(
             F.lit(key).alias("table_key"),
@@ -346,7 +381,7 @@ def _build_table(
         exact_duplicates=counts["exact"],
         superseded_rows=removed_rows - counts["exact"],
         outcomes=outcomes,
-        validation=quality.validation_result(suite, outcomes),
+        validation=quality.validation_result(suite, outcomes[len(shaped.casts) :]),
         dropped_columns=dropped,
         missing_columns=missing,
         gate_failures=failures,
@@ -428,18 +463,20 @@ def _any(columns: list[Column]) -> Column:
     return result
 
 
-def conform(bronze: DataFrame, system_table: str) -> tuple[DataFrame, list[str], list[str]]:
+def conform(bronze: DataFrame, system_table: str) -> Conformed:
     """Bronze as the system table's columns with reference types, plus the silver metadata columns.
 
-    Returns the frame, the bronze columns dropped (not in the reference) and the reference columns
-    bronze lacks (filled with NULL).
+    A column whose bronze type differs is converted: structs and maps by field name through JSON,
+    other types with a safe cast (NULL when the value does not cast) checked by a blocking
+    `cast_to_type` rule, whose flag and the bronze text of the value the frame also carries.
+    Reference columns bronze lacks are NULL; bronze columns the reference does not know are dropped.
     """
     from pyspark.sql import functions as F
 
     reference = system_schema.table_columns(system_table)
     simple = system_schema.spark_simple_string(system_table)
     present = {item.name: item.dataType.simpleString() for item in bronze.schema.fields}
-    columns = []
+    columns, checks, casts, raw_values = [], [], [], {}
     for name, type_text in reference:
         if name not in present:
             columns.append(F.lit(None).cast(type_text).alias(name))
@@ -450,11 +487,58 @@ def conform(bronze: DataFrame, system_table: str) -> tuple[DataFrame, list[str],
             columns.append(F.from_json(F.to_json(F.col(name)), type_text).alias(name))
         else:
             log.info("%s.%s: casting %s to %s", system_table, name, present[name], simple[name])
-            columns.append(F.col(name).cast(type_text).alias(name))
+            cast = F.col(name).try_cast(type_text)
+            flag, raw = f"_hm_uncast_{len(casts)}", f"_hm_raw_{len(casts)}"
+            columns.append(cast.alias(name))
+            checks += [(F.col(name).isNotNull() & cast.isNull()).alias(flag), F.col(name).cast("string").alias(raw)]
+            raw_values[name] = raw
+            casts.append(
+                quality.Rule(
+                    name=f"{CAST_RULE}({name} as {simple[name]})",
+                    expectation_type=CAST_RULE,
+                    column=name,
+                    severity="blocking",
+                    kind="validity",
+                    predicate=quality.quote_identifier(flag),
+                )
+            )
     known = {name for name, _ in reference} | set(METADATA_COLUMNS) | {"_hm_source"}
     dropped = [name for name in present if name not in known]
     missing = [name for name, _ in reference if name not in present]
-    return bronze.select(*columns, *METADATA_COLUMNS), dropped, missing
+    frame = bronze.select(*columns, *METADATA_COLUMNS, *checks)
+    silver_columns = [name for name, _ in reference] + list(METADATA_COLUMNS)
+    return Conformed(frame, silver_columns, dropped, missing, casts, raw_values)
+
+
+def _rule_text(rule: quality.Rule, raw_values: dict[str, str]) -> Column:
+    """How a quarantined row names a rule it failed: a failed cast with the value that did not cast."""
+    from pyspark.sql import functions as F
+
+    if rule.expectation_type != CAST_RULE:
+        return F.lit(rule.name)
+    return F.concat(F.lit(f"{rule.name}: '"), F.col(raw_values[str(rule.column)]), F.lit("'"))
+
+
+def _likely_cause(
+    spark: SparkSession, config: Config, rule: quality.Rule, missing: list[str], system_table: str
+) -> str | None:
+    """The source-shape problem that explains a rule failing on many rows, when there is one: a column
+    missing from the source, or a table the rule reads that came out empty."""
+    column = (rule.column or "").split(".")[0].split(",")[0]
+    if column in missing:
+        return (
+            f"column {column} is missing from the source table {system_table} (see the bronze step's "
+            "schema drift warning): fix the export or the source"
+        )
+    for reference in rule.references:
+        if io.read_table(spark, config, reference).isEmpty():
+            upstream = tables.get_spec(config, reference).upstream
+            origin = tables.get_spec(config, str(upstream)).upstream if upstream else None
+            system = tables.get_spec(config, str(origin)).system_table if origin else None
+            return f"{reference}, which this rule reads, is empty" + (
+                f": its source table {system} is absent or empty (see the bronze step's warnings)" if system else ""
+            )
+    return None
 
 
 def fingerprint(frame: DataFrame, system_table: str) -> Column:
@@ -467,12 +551,12 @@ def fingerprint(frame: DataFrame, system_table: str) -> Column:
     return F.xxhash64(*parts)
 
 
-def _samples(flagged: DataFrame, flag: str, columns: list[str], config: Config) -> list[str]:
+def _samples(flagged: DataFrame, flag: str, as_json: Column, config: Config) -> list[str]:
     """A few offending rows as JSON (cut to a readable length) for the gate error."""
     from pyspark.sql import functions as F
 
     limit = int(config.get("silver.sample_rows", 3))
-    rows = flagged.where(F.col(flag)).select(F.to_json(F.struct(*columns)).alias("row")).limit(limit).collect()
+    rows = flagged.where(F.col(flag)).select(as_json.alias("row")).limit(limit).collect()
     return [row["row"] if len(row["row"]) <= _SAMPLE_CHARS else row["row"][:_SAMPLE_CHARS] + "..." for row in rows]
 
 

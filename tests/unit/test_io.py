@@ -81,7 +81,7 @@ def test_failed_write_keeps_previous_version_readable(spark, config):
 def test_a_reader_in_another_session_sees_the_new_version(spark, config):
     from pyspark.sql import SparkSession
 
-    from hm_utils.spark import LocalEngine
+    from hm_utils.engine import LocalEngine
 
     io.write_table(spark, config, KEY, spark.createDataFrame([("r1", "a", "ok")], DDL))
     other = SparkSession.builder.remote(LocalEngine(config).url).create()  # a second client session

@@ -9,10 +9,10 @@ and opens a new version (valid_from = the build's time) when the name, URL or st
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from hm_utils import io
+from hm_utils import clock, io
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 
@@ -121,13 +121,16 @@ def build_dim_sku(spark: SparkSession, config: Config, run_id: str) -> DataFrame
 
 
 def build_dim_date(spark: SparkSession, config: Config, run_id: str) -> DataFrame:
-    """Whole calendar years from the first to the last usage date (the current year when there is no usage)."""
+    """Whole calendar years from the first to the last usage date (the current year when there is no usage),
+    within the plausible dates (`silver.earliest_date` to today): an implausible date never stretches it."""
     from pyspark.sql import functions as F
 
-    usage = read_input(spark, config, "billing_usage")
+    today = F.lit(clock.today(config))
+    earliest = F.lit(str(config.get("silver.earliest_date"))).cast("date")
+    usage = read_input(spark, config, "billing_usage").where(F.col("usage_date").between(earliest, today))
     bounds = usage.agg(F.min("usage_date").alias("first"), F.max("usage_date").alias("last")).select(
-        F.trunc(F.coalesce("first", F.current_date()), "year").alias("first"),
-        F.date_add(F.add_months(F.trunc(F.coalesce("last", F.current_date()), "year"), 12), -1).alias("last"),
+        F.trunc(F.coalesce("first", today), "year").alias("first"),
+        F.date_add(F.add_months(F.trunc(F.coalesce("last", today), "year"), 12), -1).alias("last"),
     )
     days = bounds.select(F.explode(F.sequence("first", "last", F.expr("interval 1 day"))).alias("calendar_date"))
     d = F.col("calendar_date")
@@ -155,11 +158,11 @@ _WORKSPACE_ATTRIBUTES = ["account_id", "workspace_name", "workspace_url", "statu
 def build_dim_workspace(spark: SparkSession, config: Config, run_id: str, now: datetime | None = None) -> DataFrame:
     """Workspace versions: the previous dim_workspace plus a new version for each changed or new workspace.
 
-    `now` (default: the current UTC time) is the valid_from of versions opened by this build.
+    `now` (default: the run's time, `hm_utils.clock.now`) is the valid_from of versions opened by this build.
     """
     from pyspark.sql import functions as F
 
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or clock.now(config)
     latest = read_input(spark, config, "access_workspaces_latest").select(
         "workspace_id",
         "account_id",

@@ -49,12 +49,14 @@ with quarantined as (
 ),
 usage_rows as (
     select u.record_id, u.workspace_id, u.usage_date, u.usage_start_time, u.usage_end_time, u.cloud, u.sku_name,
-           u.usage_unit, u.usage_quantity, u.record_type, u.ingestion_date, u._hm_ingested_at,
+           u.usage_unit, try_cast(u.usage_quantity as decimal(38,18)) as usage_quantity, u.record_type,
+           u.ingestion_date, u._hm_ingested_at,
            coalesce(q.matched, false) as is_quarantined
     from {usage} as u
     left join quarantined as q
       on q.record_id <=> u.record_id and q.workspace_id <=> u.workspace_id and q.sku_name <=> u.sku_name
-     and q.usage_quantity <=> u.usage_quantity and q.record_type <=> u.record_type and q.usage_date <=> u.usage_date
+     and q.usage_quantity <=> try_cast(u.usage_quantity as decimal(38,18)) and q.record_type <=> u.record_type
+     and q.usage_date <=> u.usage_date
 ),
 ranked as (
     select r.*,

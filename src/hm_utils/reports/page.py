@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hm_utils import clock, formatting, headline, semantic
+from hm_utils import clock, formatting, headline, privacy, semantic
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 from hm_utils.reports import blocks
@@ -148,6 +148,11 @@ class Report:
         )
 
     def _cached(self, name: str, key: list[Any], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """Every result a page shows passes here: personal data is masked on the way out (the cache keeps the
+        values, so a publish with masking on never reads an unmasked result, whoever cached it)."""
+        return privacy.for_readers(self.config, self._stored(name, key, compute))
+
+    def _stored(self, name: str, key: list[Any], compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         if self.cache is None:
             return compute()
         digest = hashlib.sha256(json.dumps([name, key, self.workspaces], default=str).encode()).hexdigest()[:16]
