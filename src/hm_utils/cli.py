@@ -266,6 +266,7 @@ def deploy(
     for path in generated.write(root):
         typer.echo(f"wrote {path}")
     if not generate:
+        bundle.check_deployable(documents, target)
         bundle.deploy(root, target, progress=typer.echo)
 
 
@@ -410,13 +411,16 @@ def alerts_eval(
     deliver: Annotated[
         bool, typer.Option("--deliver/--no-deliver", help="Send the planned notifications now (else the next run).")
     ] = True,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait for a run (or another evaluation) of this home to end.")
+    ] = 0,
 ) -> None:
-    """Evaluate the due alerts, record state and history, and deliver notifications."""
+    """Evaluate the due alerts, record state and history, and deliver notifications (under the run lock)."""
     from hm_utils.alerts import operations
     from hm_utils.spark import get_spark
 
     config = _config(env, set_)
-    report = operations.evaluate_step(get_spark(config), config, at, deliver=deliver, force=force)
+    report = operations.evaluate_step(get_spark(config), config, at, deliver=deliver, force=force, wait_seconds=wait)
     typer.echo(report.summary())
     _echo_frame(report.firing_frame())
 

@@ -10,7 +10,8 @@ channels through `alerts.databricks.destinations`). Databricks has no pending st
 `keep_firing_for` apply only to the kit's own evaluation.
 
 :func:`alert_payloads` is the one builder: `hm alerts deploy` sends its payloads through
-`WorkspaceClient().alerts_v2`, and a bundle can emit the same dictionaries under `resources.alerts`.
+`WorkspaceClient().alerts_v2`, and `hm deploy` puts the same dictionaries in the bundle's
+`resources.alerts` (:func:`bundle_alerts`, with the catalog, schema and warehouse as bundle variables).
 """
 
 from __future__ import annotations
@@ -137,6 +138,14 @@ def alert_payloads(
 ) -> dict[str, dict[str, Any]]:
     """Every alert's payload by alert id (also the `resources.alerts` entries of a bundle)."""
     return {d.id: alert_payload(d, config, warehouse_id) for d in (definitions or load_definitions())}
+
+
+def bundle_alerts(config: Config) -> dict[str, dict[str, Any]]:
+    """The alerts as bundle resources (`resources.alerts`): the same payloads, with the catalog, semantic
+    schema and warehouse left as the bundle's variables, so one resource serves every target."""
+    variable_config = config.with_overrides({"catalog": "${var.catalog}", "schemas.semantic": "${var.schema_semantic}"})
+    payloads = alert_payloads(variable_config, "${var.alerts_warehouse_id}")
+    return {f"hm_alert_{alert_id}": payload for alert_id, payload in payloads.items()}
 
 
 def sdk_alert(payload: dict[str, Any]):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from hm_utils import clock
+from hm_utils import clock, locking
 from hm_utils.alerts import evaluation
 from hm_utils.alerts import store as store_module
 from hm_utils.alerts.definitions import AlertDefinitionError, load_definitions, parse_duration
@@ -21,20 +22,33 @@ if TYPE_CHECKING:
 
 
 def evaluate_step(
-    spark: SparkSession, config: Config, at: str | None = None, *, deliver: bool = True, force: bool = False
+    spark: SparkSession,
+    config: Config,
+    at: str | None = None,
+    *,
+    deliver: bool = True,
+    force: bool = False,
+    wait_seconds: float = 0,
 ) -> evaluation.CycleReport:
     """Pipeline entry point (the alerts notebook and `hm alerts eval`): one cycle on the ops store.
 
+    The whole cycle (state read, state and history written, notifications delivered and recorded) runs
+    under the engine home's run lock, so two evaluations never interleave and none writes beside a run
+    (inside `hm run` the step writes under the run's own hold; elsewhere it waits `wait_seconds`). On
+    Databricks each job queues its own runs; the lock does not reach there, so the pipeline's alerts step
+    and the frequent alerts job are not kept apart (re-running one evaluation time stays harmless).
     Evaluation errors are reported after the cycle is committed and delivered, as one error naming each
     file and field, so one broken alert never holds up the others."""
-    report = evaluation.run_cycle(
-        config,
-        store_module.SparkStore(spark, config),
-        evaluation.spark_runner(spark, config),
-        at,
-        deliver=deliver,
-        force=force,
-    )
+    exclusive = locking.writing(config, wait_seconds) if config.is_local else contextlib.nullcontext()
+    with exclusive:
+        report = evaluation.run_cycle(
+            config,
+            store_module.SparkStore(spark, config),
+            evaluation.spark_runner(spark, config),
+            at,
+            deliver=deliver,
+            force=force,
+        )
     if report.errors:
         raise AlertDefinitionError(
             f"{len(report.errors)} alert(s) could not be evaluated (the others were):\n  "
