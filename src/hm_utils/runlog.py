@@ -40,10 +40,19 @@ def record_step(
     config: Config, run_id: str, step: str, notebook: str, status: str, started_at: datetime, seconds: float,
     error: str | None = None,
 ) -> None:  # fmt: skip
-    """Upsert one step's row; a failure to log is a warning, never the run's failure."""
+    """Upsert one step's row; a failure to log is a warning, never the run's failure.
+
+    Locally the row is written only while the engine runs (every step that reads or writes tables starts
+    it): logging never starts an engine of its own, e.g. for a step that failed before reaching it."""
     try:
         from hm_utils.spark import get_spark
 
+        if config.is_local:
+            from hm_utils.engine import LocalEngine
+
+            if not LocalEngine(config).status().running:
+                log.info("step %s of run %s not recorded in %s: the engine is not running", step, run_id, KEY)
+                return
         spark = get_spark(config)
         row = (run_id, step, notebook, status, started_at, float(seconds), error)
         io.write_table(spark, config, KEY, _frame(spark, [row]), "upsert", column_comments=_comments())
