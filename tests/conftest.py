@@ -75,3 +75,97 @@ def published_site(account, config, tmp_path_factory):
     folder = tmp_path_factory.mktemp("published")
     local = config.with_overrides({"paths.site": str(folder / "site"), "paths.runs": str(folder / "runs")})
     return publish(local, "published-test", *GOLDEN_PERIOD)
+
+
+class HttpReceiver:
+    """A real HTTP server on localhost recording every POST (path, headers, JSON body).
+
+    `behaviour[path]` makes a path answer with a status code, or hang (`("sleep", seconds)`: no answer
+    for that long, then a 504, the message not taken), to play a failing or hanging service."""
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.received: list[dict] = []
+        self.behaviour: dict[str, object] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the http.server API
+                import time
+
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                action = receiver.behaviour.get(self.path, 200)
+                if isinstance(action, tuple):
+                    time.sleep(action[1])
+                    action = 504
+                if action == 200:
+                    receiver.received.append(
+                        {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
+                    )
+                self.send_response(int(action) if action != 200 else (202 if "pagerduty" in self.path else 200))
+                self.end_headers()
+                self.wfile.write(b'{"status": "success"}' if action == 200 else b"boom")
+
+            def log_message(self, *args):  # keep the test output quiet
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def bodies(self, path: str) -> list:
+        return [item["json"] for item in self.received if item["path"] == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def http_receiver():
+    """A local HTTP receiver for webhook, Slack, Teams and PagerDuty deliveries."""
+    receiver = HttpReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def smtp_receiver():
+    """A real local SMTP server (aiosmtpd) keeping the messages it accepts; login with user hm / secret."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    class Keep:
+        def __init__(self) -> None:
+            self.messages: list[dict] = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - the aiosmtpd API
+            self.messages.append(
+                {"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "data": envelope.content.decode()}
+            )
+            return "250 OK"
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = auth_data.login == b"hm" and auth_data.password == b"secret"
+        return AuthResult(success=ok)
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Keep()
+    handler.port = port
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=port, authenticator=authenticate, auth_require_tls=False
+    )
+    controller.start()
+    yield handler
+    controller.stop()

@@ -167,6 +167,67 @@ def run_latency_benchmark(
 ) -> dict[str, Any]:
     """Build a `workspaces` × `days` simulated account and time every semantic function (p50/p95)."""
     from hm_utils import semantic
+
+    engine, spark, config, usage_rows = _bench_account(workspaces, days, scale, overrides, "bench-latency", progress)
+    figures = semantic.latency_benchmark(spark, config)
+    spark.stop()  # before the server (see run_benchmark)
+    engine.stop()
+    return {"workspaces": workspaces, "days": days, "scale": scale, "usage_rows": usage_rows, **figures}
+
+
+def run_alerts_benchmark(
+    workspaces: int = 10, days: int = 90, scale: float = 0.005, overrides: list[str] | None = None, progress=print
+) -> dict[str, Any]:
+    """Build a `workspaces` × `days` simulated account and time evaluation cycles of every alert.
+
+    A first cycle runs every alert once on the fresh engine (reported as `first_cycle_s`); then
+    `alerts.benchmark_cycles` cycles (each a later evaluation time, every alert forced, state and history
+    written to the ops tables, nothing delivered) give the warm cycle times and each alert's p50/p95."""
+    import statistics
+
+    import numpy as np
+
+    from hm_utils.alerts import evaluation, store
+
+    engine, spark, config, usage_rows = _bench_account(workspaces, days, scale, overrides, "bench-alerts", progress)
+    ops = store.SparkStore(spark, config)
+    runner = evaluation.spark_runner(spark, config)
+    start = clock.now(config).replace(minute=0, second=0, microsecond=0)
+    first = evaluation.run_cycle(config, ops, runner, start, deliver=False, force=True)
+    progress(f"first cycle: {first.summary()}")
+    cycles = []
+    for number in range(1, int(config.get("alerts.benchmark_cycles", 3)) + 1):
+        cycles.append(
+            evaluation.run_cycle(config, ops, runner, start + timedelta(hours=number), deliver=False, force=True)
+        )
+        progress(f"warm cycle {number}: {cycles[-1].summary()}")
+    spark.stop()  # before the server (see run_benchmark)
+    engine.stop()
+    per_alert = {alert_id: [c.query_seconds[alert_id] for c in cycles] for alert_id in cycles[0].query_seconds}
+    samples = [seconds for times in per_alert.values() for seconds in times]
+    return {
+        "workspaces": workspaces,
+        "days": days,
+        "scale": scale,
+        "usage_rows": usage_rows,
+        "alerts": len(per_alert),
+        "distinct_queries": len({evaluation.render_query(d, config) for d in evaluation.load_definitions()}),
+        "threads": int(config.get("alerts.evaluation_threads", 3)),
+        "first_cycle_s": first.seconds,
+        "warm_cycle_s": [c.seconds for c in cycles],
+        "warm_cycle_median_s": round(statistics.median(c.seconds for c in cycles), 2),
+        "warm_queries_median_s": round(statistics.median(c.queries_wall_seconds for c in cycles), 2),
+        "alert_p50_s": round(float(np.percentile(samples, 50)), 3),
+        "alert_p95_s": round(float(np.percentile(samples, 95)), 3),
+        "per_alert_median_s": dict(
+            sorted(((k, round(statistics.median(v), 3)) for k, v in per_alert.items()), key=lambda item: -item[1])
+        ),
+        "firing": len(cycles[-1].firing),
+    }
+
+
+def _bench_account(workspaces: int, days: int, scale: float, overrides: list[str] | None, run_id: str, progress):
+    """The bench engine with a freshly simulated and built `workspaces` × `days` account."""
     from hm_utils.engine import LocalEngine
     from hm_utils.spark import get_spark
 
@@ -178,11 +239,8 @@ def run_latency_benchmark(
     options = simulation.options_from_config(config, workspaces=workspaces, days=days, scale=scale)
     sim = simulation.run_simulation(config, options, spark=spark)
     progress(f"simulated {sum(sim.rows.values()):,} rows; building the layers")
-    layers.build_layers(spark, config, "bench-latency", on_done=lambda r: progress(f"{r.layer} in {r.seconds:.1f} s"))
-    figures = semantic.latency_benchmark(spark, config)
-    spark.stop()  # before the server (see run_benchmark)
-    engine.stop()
-    return {"workspaces": workspaces, "days": days, "scale": scale, "usage_rows": sim.rows["billing.usage"], **figures}
+    layers.build_layers(spark, config, run_id, on_done=lambda r: progress(f"{r.layer} in {r.seconds:.1f} s"))
+    return engine, spark, config, sim.rows["billing.usage"]
 
 
 def _step(seconds: float, rows: int) -> dict[str, float]:

@@ -7,6 +7,7 @@ applies on Databricks, passing the parameters papermill passes locally (`env`, `
 the step's own) as widget strings. `hm deploy --generate` writes the files; a test fails when the
 committed files differ from what the run plan and params generate.
 
+The YAML alerts become SQL alerts (v2) resources the same way (:func:`alert_resources`).
 A resource kind is a generator in :data:`RESOURCE_KINDS` (bundle key → function of the targets' configs
 returning `{resource key: spec}`) with its `databricks-bundles` type in :data:`RESOURCE_TYPES`, which
 validates it; each resource is written to `resources/<key>.<kind>.yml`.
@@ -71,6 +72,10 @@ def _variables(targets: dict[str, Config]) -> dict[str, dict[str, Any]]:
         "warehouse_id": (
             "SQL warehouse of the Genie spaces (empty: Genie spaces are exported, not deployed)",
             {e: c.get("semantic.genie.warehouse_id") or "" for e, c in targets.items()},
+        ),
+        "alerts_warehouse_id": (
+            "SQL warehouse the alerts run on (alerts.databricks.warehouse_id; needed to deploy the alerts)",
+            {e: c.get("alerts.databricks.warehouse_id") or "" for e, c in targets.items()},
         ),
         "failure_emails": (
             "addresses told when a job run fails",
@@ -154,15 +159,37 @@ def _task(step: plan.Step, after: tuple[str, ...]) -> dict[str, Any]:
     return task
 
 
-# Bundle key → generator of that kind of resource. Further kinds (alerts, dashboards, ...) are added here.
-RESOURCE_KINDS: dict[str, Callable[[dict[str, Config]], dict[str, dict[str, Any]]]] = {"jobs": job_resources}
+def alert_resources(targets: dict[str, Config]) -> dict[str, dict[str, Any]]:
+    """Every YAML alert as a Databricks SQL alert (v2), one resource serving every target: the payloads
+    `hm alerts deploy` sends, with the catalog, semantic schema and warehouse as bundle variables."""
+    from hm_utils.alerts import deploy as alerts_deploy
+
+    by_target = {env: alerts_deploy.bundle_alerts(config) for env, config in targets.items()}
+    first_env, first = next(iter(by_target.items()))
+    for env, resources in by_target.items():
+        differing = sorted(key for key in set(first) | set(resources) if first.get(key) != resources.get(key))
+        if differing:
+            raise ConfigError(
+                f"alerts {differing[:3]} differ between {first_env} and {env}",
+                where=f"params/{env}.yml: alerts (routing, channels, databricks)",
+                fix="give the Databricks environments the same alert routing, channels and destinations",
+            )
+    return first
+
+
+# Bundle key → generator of that kind of resource; each has its `databricks-bundles` type in resource_types().
+RESOURCE_KINDS: dict[str, Callable[[dict[str, Config]], dict[str, dict[str, Any]]]] = {
+    "jobs": job_resources,
+    "alerts": alert_resources,
+}
 
 
 def resource_types() -> dict[str, Callable[[dict[str, Any]], Any]]:
     """Bundle key → the `databricks-bundles` constructor that checks a resource's fields and types."""
+    from databricks.bundles.alerts import Alert
     from databricks.bundles.jobs import Job
 
-    return {"jobs": Job.from_dict}
+    return {"jobs": Job.from_dict, "alerts": Alert.from_dict}
 
 
 def root_document(targets: dict[str, Config], resources: dict[str, dict[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -304,8 +331,20 @@ def generate(root: Path | None = None) -> BundleFiles:
     return BundleFiles(files)
 
 
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line text (alert queries, runbooks) as `|` blocks, readable in review."""
+
+
+_BlockDumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None),
+)
+
+
 def _dump(document: dict[str, Any]) -> str:
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120, allow_unicode=True)
+    return yaml.dump(
+        document, Dumper=_BlockDumper, sort_keys=False, default_flow_style=False, width=120, allow_unicode=True
+    )
 
 
 def validate(root: Path, documents: dict[str, dict[str, Any]]) -> list[str]:
@@ -422,6 +461,15 @@ def describe(documents: dict[str, dict[str, Any]], target: str) -> list[str]:
     values.update(settings.get("variables") or {})
     run_as = (settings.get("run_as") or {}).get("service_principal_name", "the deploying user")
     lines.append(f"catalog {values['catalog']} · runs as {run_as} · on failure tell {values['failure_emails'] or '-'}")
+    alerts = [
+        spec
+        for document in documents.values()
+        for spec in ((document.get("resources") or {}).get("alerts") or {}).values()
+    ]
+    if alerts:
+        schedules = sorted({spec["schedule"]["quartz_cron_schedule"] for spec in alerts})
+        warehouse = values.get("alerts_warehouse_id") or "NOT SET (alerts.databricks.warehouse_id)"
+        lines.append(f"alerts: {len(alerts)} SQL alerts (v2) on warehouse {warehouse}, {len(schedules)} schedules")
     for path, document in documents.items():
         for key, job in ((document.get("resources") or {}).get("jobs") or {}).items():
             compute = "job cluster" if key in overrides else "serverless"
@@ -438,6 +486,21 @@ def describe(documents: dict[str, dict[str, Any]], target: str) -> list[str]:
                     f" · timeout {timeout} min · {task['notebook_task']['notebook_path'].removeprefix('../')}"
                 )
     return lines
+
+
+def check_deployable(documents: dict[str, dict[str, Any]], target: str) -> None:
+    """A ConfigError when `target` lacks a value only a deployment needs: the alerts' SQL warehouse."""
+    main = documents["databricks.yml"]
+    values = {name: spec.get("default") for name, spec in main["variables"].items()}
+    values.update(main["targets"][target].get("variables") or {})
+    has_alerts = any((document.get("resources") or {}).get("alerts") for document in documents.values())
+    if has_alerts and not values.get("alerts_warehouse_id"):
+        raise ConfigError(
+            f"the bundle's SQL alerts need a warehouse on target {target}",
+            where=f"params/{target}.yml: alerts.databricks.warehouse_id",
+            fix="set it to the id of a SQL warehouse (Databricks: SQL Warehouses > the warehouse > Overview), "
+            "then `hm deploy --generate`",
+        )
 
 
 def deploy(root: Path, target: str, progress: Callable[[str], None] = print) -> None:

@@ -21,6 +21,10 @@ app = typer.Typer(
 )
 spark_app = typer.Typer(help="Manage the local Spark engine (a background Spark Connect server).", no_args_is_help=True)
 app.add_typer(spark_app, name="spark")
+alerts_app = typer.Typer(
+    help="Alerts: evaluate, list, history, silences, validate, deploy to Databricks, score.", no_args_is_help=True
+)
+app.add_typer(alerts_app, name="alerts")
 
 EnvOption = Annotated[
     str | None, typer.Option("--env", "-e", help="Environment: local, dev, prod or ci (params/<env>.yml).")
@@ -187,6 +191,9 @@ def bench(
             "--two-days", help="Instead: check that two consecutive daily builds give the gold of one build over both."
         ),
     ] = False,
+    alerts: Annotated[
+        bool, typer.Option("--alerts", help="Instead: one evaluation cycle of every alert on 90 days of WORKSPACES.")
+    ] = False,
     env: EnvOption = None,
     set_: SetOption = None,
 ) -> None:
@@ -214,6 +221,12 @@ def bench(
         return
     if engine:
         typer.echo(json.dumps(benchmark.measure_engine_startup(), indent=2))
+        return
+    if alerts:
+        figures = benchmark.run_alerts_benchmark(
+            workspaces=workspaces, overrides=set_, progress=lambda m: typer.echo(m, err=True)
+        )
+        typer.echo(json.dumps(figures, indent=2))
         return
     if latency:
         figures = benchmark.run_latency_benchmark(
@@ -315,6 +328,7 @@ def deploy(
     for path in generated.write(root):
         typer.echo(f"wrote {path}")
     if not generate:
+        bundle.check_deployable(documents, target)
         bundle.deploy(root, target, progress=typer.echo)
 
 
@@ -434,6 +448,179 @@ def spark_status(env: EnvOption = None, set_: SetOption = None) -> None:
     from hm_utils.engine import LocalEngine
 
     typer.echo(LocalEngine(_config(env, set_)).status().describe())
+
+
+def _echo_frame(frame, as_json: bool = False) -> None:
+    if as_json:
+        typer.echo(frame.to_json(orient="records", date_format="iso", default_handler=str))
+    elif frame.empty:
+        typer.echo("(none)")
+    else:
+        typer.echo(frame.to_string(index=False, max_colwidth=90))
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON records.")]
+
+
+@alerts_app.command("eval")
+def alerts_eval(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    at: Annotated[
+        str | None, typer.Option(help="Evaluation time, 'YYYY-MM-DD HH:MM' UTC (default: now, or clock.now).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--all", help="Evaluate every alert, due by its schedule or not.")] = False,
+    deliver: Annotated[
+        bool, typer.Option("--deliver/--no-deliver", help="Send the planned notifications now (else the next run).")
+    ] = True,
+    wait: Annotated[
+        float, typer.Option("--wait", help="Seconds to wait for a run (or another evaluation) of this home to end.")
+    ] = 0,
+) -> None:
+    """Evaluate the due alerts, record state and history, and deliver notifications (under the run lock)."""
+    from hm_utils.alerts import operations
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    report = operations.evaluate_step(get_spark(config), config, at, deliver=deliver, force=force, wait_seconds=wait)
+    typer.echo(report.summary())
+    _echo_frame(report.firing_frame())
+
+
+@alerts_app.command("list")
+def alerts_list(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    definitions: Annotated[bool, typer.Option("--definitions", help="List the 56 alert definitions instead.")] = False,
+    all_states: Annotated[bool, typer.Option("--all", help="Pending and resolved instances too.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """What is firing now (from the last evaluation), or the alert definitions."""
+    from hm_utils.alerts import operations
+
+    if definitions:
+        _echo_frame(operations.definitions_frame(), as_json)
+        return
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    _echo_frame(operations.state_frame(get_spark(config), config, all_states), as_json)
+
+
+@alerts_app.command("history")
+def alerts_history(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    days: Annotated[int, typer.Option(help="Days back.")] = 7,
+    alert: Annotated[str | None, typer.Option(help="Only alert ids containing this.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """State changes of alert instances (pending, firing, resolved, errors), newest first."""
+    from hm_utils.alerts import operations
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    frame = operations.history_frame(get_spark(config), config, days, alert)
+    _echo_frame(
+        frame[["evaluated_at", "alert_id", "severity", "from_state", "to_state", "summary"]] if not as_json else frame,
+        as_json,
+    )
+
+
+@alerts_app.command("silences")
+def alerts_silences(env: EnvOption = None, set_: SetOption = None, as_json: JsonOption = False) -> None:
+    """Every silence: active, pending or expired."""
+    from hm_utils.alerts import operations
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    _echo_frame(operations.silences_frame(get_spark(config), config), as_json)
+
+
+@alerts_app.command("silence")
+def alerts_silence(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    match: Annotated[
+        list[str] | None, typer.Option("--match", help="label=value or label=~regex (repeatable; all must match).")
+    ] = None,
+    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 30m, 2h, 1d.")] = "2h",
+    comment: Annotated[str, typer.Option(help="Why (required).")] = "",
+    expire: Annotated[str | None, typer.Option(help="Instead: end the silence with this id now.")] = None,
+) -> None:
+    """Mute matching alert instances for a while (no notifications; they still show as firing)."""
+    from hm_utils.alerts import operations
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    spark = get_spark(config)
+    if expire:
+        operations.expire_silence(spark, config, expire)
+        typer.echo(f"silence {expire} expired")
+        return
+    silence = operations.create_silence(spark, config, match or [], for_, comment)
+    typer.echo(f"silence {silence.silence_id} until {silence.ends_at:%Y-%m-%d %H:%M} UTC: {silence.matchers}")
+
+
+@alerts_app.command("validate")
+def alerts_validate(env: EnvOption = None, set_: SetOption = None) -> None:
+    """Load every alert file and analyse its query against the deployed semantic layer."""
+    from hm_utils.alerts import evaluation
+    from hm_utils.alerts.definitions import load_definitions
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    definitions = load_definitions()
+    evaluation.validate_queries(get_spark(config), config, definitions)
+    typer.echo(f"{len(definitions)} alerts valid")
+
+
+@alerts_app.command("deploy")
+def alerts_deploy(
+    target: Annotated[str, typer.Option(help="Databricks environment: dev or prod (params/<target>.yml).")] = "dev",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the SQL Alerts v2 payloads; change nothing.")
+    ] = False,
+    warehouse_id: Annotated[
+        str | None, typer.Option(help="SQL warehouse id (default: alerts.databricks.warehouse_id).")
+    ] = None,
+    set_: SetOption = None,
+) -> None:
+    """Create or update the alerts as Databricks SQL alerts (v2) in the target workspace."""
+    from hm_utils.alerts import deploy as deploy_module
+
+    if target not in ("dev", "prod"):
+        raise HealthMonitorError(f"unknown target '{target}'", where="--target", fix="use dev or prod")
+    config = _config(target, set_)
+    if dry_run:
+        payloads = deploy_module.alert_payloads(config, warehouse_id or "<warehouse_id>")
+        for payload in payloads.values():
+            deploy_module.sdk_alert(payload)
+        typer.echo(json.dumps(payloads, indent=2))
+        return
+    result = deploy_module.deploy(config, warehouse_id, progress=typer.echo)
+    typer.echo(f"{len(result.created)} created, {len(result.updated)} updated, {len(result.trashed)} trashed")
+
+
+@alerts_app.command("score")
+def alerts_score(
+    seeds: Annotated[str, typer.Option(help="Comma-separated simulation seeds.")] = "42,7,11",
+    days: Annotated[int, typer.Option(help="Days replayed (one evaluation a day at 06:00 UTC).")] = 14,
+    env: EnvOption = None,
+    set_: SetOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recall on the simulated incidents and alerts fired without incidents, per seed (rebuilds the account)."""
+    from hm_utils.alerts import scoring
+
+    config = _config(env, set_)
+    results = []
+    for seed in [int(part) for part in seeds.split(",") if part.strip()]:
+        for incidents in (True, False):
+            results.append(
+                scoring.score_seed(config, seed, incidents, days, progress=lambda m: typer.echo(m, err=True))
+            )
+    typer.echo(json.dumps(results, indent=2, default=str) if as_json else scoring.format_report(results))
 
 
 def main() -> None:

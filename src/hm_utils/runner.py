@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hm_utils import errors, locking
+from hm_utils import clock, errors, locking, runlog
 from hm_utils.config import Config, overrides_json
 from hm_utils.errors import ConfigError, StepFailedError
 from hm_utils.plan import Step, load_plan
@@ -138,6 +138,7 @@ def _run_steps(config: Config, steps: list[Step], result: RunResult, progress: C
             progress(f"{label} skipped (only when {step.when})")
             continue
         started = time.perf_counter()
+        started_at = clock.now(config)
         result.failed_step = step.name  # until it ends well
         parameters = {"env": config.env, "overrides": overrides, "run_id": result.run_id, **step.parameters}
         try:
@@ -152,11 +153,15 @@ def _run_steps(config: Config, steps: list[Step], result: RunResult, progress: C
         except StepFailedError as error:
             seconds = time.perf_counter() - started
             result.steps.append(StepResult(step.name, step.notebook, str(output), "failed", seconds, error.what))
+            runlog.record_step(
+                config, result.run_id, step.name, step.notebook, "failed", started_at, seconds, error.what
+            )
             progress(f"{label} FAILED after {seconds:.1f} s")
             _show_warnings(output, progress)
             raise
         seconds = time.perf_counter() - started
         result.steps.append(StepResult(step.name, step.notebook, str(output), "ok", seconds))
+        runlog.record_step(config, result.run_id, step.name, step.notebook, "ok", started_at, seconds)
         result.failed_step = None
         progress(f"{label} ok ({seconds:.1f} s)")
         _show_warnings(output, progress)

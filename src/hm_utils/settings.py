@@ -26,8 +26,16 @@ from hm_utils.errors import ConfigError
 if TYPE_CHECKING:
     from hm_utils.config import Config
 
-# Sections whose keys are free: Spark settings by their own dotted names, SLA targets by job.
-OPEN_MAPS = ("spark.local.conf", "semantic.sla.jobs")
+# Sections whose keys are free: Spark settings by their own dotted names, SLA targets by job, and the
+# alert channels, teams and destinations by the user's names (checked by hm_utils.alerts when read).
+OPEN_MAPS = (
+    "spark.local.conf",
+    "semantic.sla.jobs",
+    "alerts.channels",
+    "alerts.routing.teams",
+    "alerts.severity_channels",
+    "alerts.databricks.destinations",
+)
 
 
 class OverrideText(str):
@@ -78,6 +86,11 @@ RANGES = {
     "reports.period_days": Range(1),
     "reports.parallel": Range(1),
     "reports.query_threads": Range(1),
+    "alerts.evaluation_threads": Range(1),
+    "alerts.benchmark_cycles": Range(1),
+    "alerts.delivery.attempts_per_run": Range(1),
+    "alerts.delivery.backoff_seconds": Range(0),
+    "alerts.delivery.max_attempts": Range(1),
 }
 CHOICES = {
     "gold.price_field": ("effective_list", "default", "promotional"),
@@ -93,6 +106,8 @@ NULLABLE = {
     "semantic.genie.warehouse_id": "text",
     "semantic.genie.parent_path": "text",
     "reports.discount_pct": "number",
+    "alerts.databricks.warehouse_id": "text",
+    "alerts.databricks.parent_path": "text",
 }
 
 

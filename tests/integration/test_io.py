@@ -14,6 +14,17 @@ KEY = "ops.step_log"
 DDL = "run_id string, step string, status string"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _restore_the_run_log(spark, config):
+    """These tests use the run log's table as scratch space; afterwards it is the empty run log again
+    (get_monitor_runs reads it)."""
+    yield
+    from hm_utils import runlog
+
+    spark.sql(f"drop table if exists {tables.full_name(config, KEY)}")
+    runlog.ensure_table(spark, config)
+
+
 def _rows(spark, config):
     return sorted(tuple(row) for row in io.read_table(spark, config, KEY).select("run_id", "step", "status").collect())
 

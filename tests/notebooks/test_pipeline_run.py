@@ -69,7 +69,7 @@ def test_killed_run_completes_on_the_next_run(spark, config, account):
 def test_cli_help_lists_the_commands():
     result = _hm("--help")
     assert result.returncode == 0
-    for command in ("run", "sql", "simulate", "bench", "spark"):
+    for command in ("run", "sql", "simulate", "bench", "spark", "alerts"):
         assert command in result.stdout
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_the_main_job_is_daily_serverless_and_passes_what_papermill_passes():
     assert job["max_concurrent_runs"] == 1
     assert not any("job_cluster_key" in task or "existing_cluster_id" in task for task in job["tasks"])
     assert [p["name"] for p in job["parameters"]] == ["env", "overrides", "run_id"]  # hm run's notebook parameters
-    assert {task["task_key"] for task in job["tasks"]} == {"bronze", "silver", "gold", "semantic", "report"}
+    assert {task["task_key"] for task in job["tasks"]} == {"bronze", "silver", "gold", "semantic", "alerts", "report"}
 
 
 def test_overrides_parameter_sets_the_config_from_the_variables():
@@ -188,8 +189,8 @@ def test_a_parameter_the_notebook_cannot_read_is_found(tmp_path):
         (ROOT / "params" / "run_plan.yml")
         .read_text()
         .replace(
-            "    notebook: notebooks/05_report_publish.ipynb\n",
-            "    notebook: notebooks/05_report_publish.ipynb\n    parameters: {workspaces: not-a-list}\n",
+            "    notebook: notebooks/06_report_publish.ipynb\n",
+            "    notebook: notebooks/06_report_publish.ipynb\n    parameters: {workspaces: not-a-list}\n",
         )
     )
     root = _project(tmp_path, text)
@@ -244,3 +245,59 @@ def test_a_failing_validate_stops_before_deploy(tmp_path, monkeypatch):
     with pytest.raises(HealthMonitorError, match="`databricks bundle validate` failed"):
         bundle.deploy(ROOT, "dev", progress=lambda _: None)
     assert calls.read_text().splitlines() == ["bundle validate --target dev"]
+
+
+def _substituted(spec: dict, values: dict[str, str]) -> dict:
+    """A bundle resource with `${var.name}` references replaced as the Databricks CLI does at deploy time."""
+    text = json.dumps(spec)
+    for name, value in values.items():
+        text = text.replace(f"${{var.{name}}}", value)
+    return json.loads(text)
+
+
+def test_every_yaml_alert_is_a_bundle_alert_equal_to_what_hm_alerts_deploy_sends():
+    from databricks.bundles.alerts import Alert
+
+    from hm_utils.alerts import deploy as alerts_deploy
+    from hm_utils.alerts.definitions import load_definitions
+
+    committed = _committed()
+    alerts = {
+        key: spec
+        for document in committed.values()
+        for key, spec in (document.get("resources") or {}).get("alerts", {}).items()
+    }
+    definitions = load_definitions()
+    assert sorted(alerts) == sorted(f"hm_alert_{d.id}" for d in definitions)
+    prod = config_module.load("prod")
+    sent = alerts_deploy.alert_payloads(prod, warehouse_id="wh-42")
+    values = {"catalog": prod.catalog, "schema_semantic": prod.get("schemas.semantic"), "alerts_warehouse_id": "wh-42"}
+    for definition in definitions:
+        spec = alerts[f"hm_alert_{definition.id}"]
+        Alert.from_dict(spec)  # the bundle's own type accepts it
+        deployed = _substituted(spec, values)
+        assert deployed == sent[definition.id], definition.id
+        alerts_deploy.sdk_alert(deployed)  # and so does the SDK's AlertV2
+        assert f"{prod.catalog}.{prod.get('schemas.semantic')}." in deployed["query_text"]
+
+
+def test_the_frequent_alert_job_runs_the_alerts_notebook_every_15_minutes():
+    job = _committed()["resources/hm_alerts.job.yml"]["resources"]["jobs"]["hm_alerts"]
+    assert job["schedule"]["quartz_cron_expression"] == "0 */15 * * * ?"
+    assert [task["notebook_task"]["notebook_path"] for task in job["tasks"]] == [
+        "../notebooks/05_alerts_evaluate.ipynb"
+    ]
+    assert job["timeout_seconds"] < 15 * 60  # a cycle never overlaps the next
+    pipeline = _committed()["resources/hm_pipeline.job.yml"]["resources"]["jobs"]["hm_pipeline"]
+    after = {task["task_key"]: [d["task_key"] for d in task.get("depends_on", [])] for task in pipeline["tasks"]}
+    assert after["alerts"] == ["semantic"] and after["report"] == ["alerts"]
+
+
+def test_deploying_alerts_needs_the_targets_warehouse():
+    documents = _committed()
+    with pytest.raises(ConfigError, match="SQL alerts need a warehouse on target prod") as raised:
+        bundle.check_deployable(documents, "prod")
+    assert "alerts.databricks.warehouse_id" in raised.value.where
+    documents["databricks.yml"]["targets"]["prod"].setdefault("variables", {})["alerts_warehouse_id"] = "wh-1"
+    bundle.check_deployable(documents, "prod")
+    assert "alerts: 56 SQL alerts (v2) on warehouse wh-1" in "\n".join(bundle.describe(documents, "prod"))

@@ -27,11 +27,13 @@ def test_one_crontab_line_per_job_running_hm_schedule_run(config):
     items = schedule.schedules(config)
     text = schedule.crontab_text(items)
     lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == len(items) == 1
-    parsed = next(iter(CronTab(tab=text)))
-    assert parsed.is_valid() and str(parsed.slices) == "0 6 * * *"
-    assert f"cd {ROOT} &&" in parsed.command and parsed.command.endswith("schedule run pipeline --env local")
-    assert parsed.comment == f"hm {ROOT} local pipeline"
+    assert len(lines) == len(items) == 2  # the pipeline and the frequent alert evaluation
+    parsed = {entry.comment: entry for entry in CronTab(tab=text)}
+    pipeline, alerts = parsed[f"hm {ROOT} local pipeline"], parsed[f"hm {ROOT} local alerts"]
+    assert pipeline.is_valid() and str(pipeline.slices) == "0 6 * * *"
+    assert f"cd {ROOT} &&" in pipeline.command and pipeline.command.endswith("schedule run pipeline --env local")
+    assert alerts.is_valid() and str(alerts.slices) == "*/15 * * * *"
+    assert alerts.command.endswith("schedule run alerts --env local")
 
 
 def test_systemd_units_keep_the_time_zone(config):
@@ -45,7 +47,9 @@ def test_systemd_units_keep_the_time_zone(config):
 def test_install_systemd_writes_the_units(config, tmp_path):
     items = schedule.schedules(config)
     message = schedule.install_systemd(items, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(schedule.systemd_units(items[0]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        name for item in items for name in schedule.systemd_units(item)
+    )
     assert "systemctl --user enable --now" in message
 
 

@@ -59,8 +59,10 @@ CONTRACT = {
         "get_termination_codes",
         "get_incident_timeline",
     ],
-    # the monitor's own data: silver gates and gold key tests (ops.quality_results), how far the data reaches
-    "quality": ["get_quality_gate_results", "get_data_freshness"],
+    # the monitor's own data: silver gates and gold key tests (ops.quality_results), how far the data reaches,
+    # silver and gold checks
+    "quality": ["get_quality_gate_results", "get_data_freshness", "get_reconciliation_results"],
+    "monitor": ["get_alert_history", "get_monitor_runs", "get_monitor_freshness"],  # the monitor's own runs and alerts
 }
 DOMAINS = ("cost", "security", "performance", "reliability")  # functions over the account's activity
 ALL = sorted(name for names in CONTRACT.values() for name in names)
@@ -92,7 +94,8 @@ def test_the_contract_functions_exist_and_nothing_else():
 @pytest.mark.parametrize("name", ALL)
 def test_function_signature_and_comments(specs, name):
     spec = specs[name]
-    leading = ["start_date", "end_date", "workspace"] if name not in CONTRACT["quality"] else ["start_date", "end_date"]
+    own = CONTRACT["quality"] + CONTRACT["monitor"]
+    leading = ["start_date", "end_date", "workspace"] if name not in own else ["start_date", "end_date"]
     assert spec.param_names[: len(leading)] == leading, "common leading parameters"
     assert [p.type for p in spec.params[:3]] == ["date", "date", "string"]
     for param in spec.params:

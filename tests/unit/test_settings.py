@@ -56,6 +56,9 @@ def test_an_unknown_key_in_an_environment_file_names_the_file(tmp_path):
         ("spark.local.port=70000", "setting spark.local.port = 70000 is outside 1-65535"),
         ("clock.now=yesterday", "clock.now 'yesterday' is not a date or time"),
         ("simulation.days.x=1", "'simulation.days' is a value, not a section"),
+        ("alerts.evaluation_threads=0", "setting alerts.evaluation_threads = 0 must be at least 1"),
+        ("alerts.delivery.max_attempts=-2", "setting alerts.delivery.max_attempts = -2 must be at least 1"),
+        ("alerts.routing.group_by=alert_id", "setting alerts.routing.group_by = 'alert_id' is not a list"),
     ],
 )
 def test_a_value_of_the_wrong_type_or_out_of_range_names_the_key(override, message):
@@ -94,6 +97,24 @@ def test_open_maps_take_any_key_including_dotted_spark_names():
     assert config.get("spark.local.conf")["spark.sql.adaptive.enabled"] is False
     assert config.get("spark.local.conf")["spark.buffer.pageSize"] == "1m"  # the others stay
     assert config.get("semantic.sla.jobs") == {"nightly_etl": 45}
+
+
+def test_alert_channels_teams_and_destinations_take_the_users_names():
+    config = config_module.load(
+        "ci",
+        {
+            "alerts.channels.oncall_pager": {"type": "pagerduty", "routing_key": "env:HM_PD_KEY"},
+            "alerts.routing.teams.finops": {"channels": ["oncall_pager"]},
+            "alerts.severity_channels.critical": ["oncall_pager"],
+            "alerts.databricks.destinations.oncall_pager": "dest-1",
+            "alerts.databricks.warehouse_id": "0123",
+        },
+    )
+    assert config.get("alerts.channels")["oncall_pager"]["type"] == "pagerduty"
+    assert config.get("alerts.routing.teams") == {"finops": {"channels": ["oncall_pager"]}}
+    assert config.get("alerts.routing.group_wait") == "30s"  # the section's other keys stay
+    assert config.get("alerts.databricks.warehouse_id") == "0123"
+    assert "did you mean 'alerts.channels'" in _error(["alerts.channel.x=1"]).fix
 
 
 def test_hm_set_is_checked_and_named(monkeypatch):

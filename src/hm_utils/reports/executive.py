@@ -46,6 +46,7 @@ class ExecutiveData:
     downloads: pd.DataFrame
     sensitive: pd.DataFrame
     quality: pd.DataFrame
+    alerts: pd.DataFrame
 
     @property
     def empty(self) -> bool:
@@ -79,6 +80,8 @@ def gather(rep: Report, tag_key: str | None = None) -> ExecutiveData:
             "sensitive": ("get_sensitive_table_access", {"top_n": ALL_ROWS}),
             # each silver table's latest validation, whenever it ran (not limited to the report period)
             "quality": ("get_quality_gate_results", {"start_date": None, "end_date": None}),
+            # alert state changes in the period, with each instance's current state
+            "alerts": ("get_alert_history", {}),
         }
     )
     return ExecutiveData(**frames)

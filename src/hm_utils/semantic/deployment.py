@@ -73,6 +73,7 @@ def deploy(spark: SparkSession, config: Config, run_id: str = "interactive") -> 
     began = time.perf_counter()
     schema = assets.semantic_schema(config)
     spark.sql(f"create schema if not exists {schema}")
+    _ensure_ops_tables(spark, config)
     report = DeployReport(schema=schema)
     state = _read_state(spark, config)
     wanted: dict[tuple[str, str], str] = {}
@@ -131,6 +132,16 @@ def deploy(spark: SparkSession, config: Config, run_id: str = "interactive") -> 
             "(run `hm run --from gold`)",
         )
     return report
+
+
+def _ensure_ops_tables(spark: SparkSession, config: Config) -> None:
+    """Create the ops tables that functions read but later steps write (the run log, alert history),
+    so that a first deploy finds them."""
+    from hm_utils import runlog
+    from hm_utils.alerts.store import SparkStore
+
+    runlog.ensure_table(spark, config)
+    SparkStore(spark, config).ensure_tables()
 
 
 def deploy_step(spark: SparkSession, config: Config, run_id: str) -> DeployReport:
