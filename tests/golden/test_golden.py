@@ -28,7 +28,7 @@ def test_simulate_step_matches_its_golden_copy(config, tmp_path):
     executed = tmp_path / "00_source_simulate.ipynb"
     parameters = {
         "env": "ci",
-        "overrides": "simulation.end_date=2026-01-31;simulation.days=3;simulation.workspaces=1",
+        "overrides": "simulation.end=2026-01-31 06:00;simulation.days=3;simulation.workspaces=1",
         "run_id": "golden",
         "out": str(tmp_path / "hm_golden_export"),
     }
