@@ -336,7 +336,9 @@ def test_billing_freshness_is_the_day_before_the_latest_usage_end_in_the_source_
     broken = set(
         defects[(defects["table"] == "billing.usage") & (defects["defect_type"] != "duplicate_row")]["key_value"]
     )
-    usage = usage[~usage["record_id"].isin(broken) & (usage["usage_end_time"] <= clock.now(config))]
+    usage = usage[
+        ~usage["record_id"].isin(broken) & (usage["usage_end_time"] <= pd.Timestamp(clock.now(config), tz="UTC"))
+    ]
     latest_end = pd.Timestamp(usage["usage_end_time"].max())
     [row] = semantic.call("get_data_freshness", dataset_name="billing usage", config=config).to_dict("records")
     assert pd.Timestamp(row["latest_complete_day"]).date() == latest_end.date() - timedelta(days=1)
