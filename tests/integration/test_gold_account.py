@@ -132,7 +132,14 @@ def test_every_key_test_passes_and_is_recorded_with_the_quality_results(spark, c
     from pyspark.sql import functions as F
 
     outcomes = account["gold"].key_tests
-    assert [o.describe() for o in outcomes if not o.passed] == []
+    assert [o.describe() for o in outcomes if not o.passed and o.test.severity == "blocking"] == []
+    # Foreign keys are warnings because a real account breaks two of them too: the task timeline of a job run
+    # still going on at the snapshot arrives before its job run (the job timeline lags more), and usage is
+    # billed to pipelines that lakeflow.pipelines does not list (online tables, ingestion gateways).
+    explained = {("fct_task_runs", "fct_job_runs"), ("fct_usage_hourly", "dim_pipeline")}
+    failed = [o for o in outcomes if not o.passed]
+    assert {o.test.test_type for o in failed} <= {"relationships"}, [o.describe() for o in failed]
+    assert {(o.test.table, o.test.name.rsplit("-> ", 1)[1].rstrip(")")) for o in failed} <= explained
     tested = {o.test.table for o in outcomes}
     assert tested == set(models.load_models())
     kinds = {o.test.test_type for o in outcomes}
