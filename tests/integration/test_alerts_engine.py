@@ -73,8 +73,23 @@ def test_a_query_that_does_not_match_the_layer_names_file_and_field(account, spa
         ("mass_download", "security_mass_download", {"workspace_id": "workspace_id", "entity_id": "user_email"}),
         (
             "admin_privilege_grant",
-            "security_admin_grant_off_hours",
+            "security_admin_group_change",
             {"workspace_id": "workspace_id", "entity_id": "target"},
+        ),
+        (
+            "permission_change_burst",
+            "security_permission_change_burst",
+            {"workspace_id": "workspace_id", "entity_id": "changed_by"},
+        ),
+        (
+            "secret_enumeration",
+            "security_secret_enumeration",
+            {"workspace_id": "workspace_id", "entity_id": "user_email"},
+        ),
+        (
+            "mass_securable_access",
+            "security_mass_securable_access",
+            {"workspace_id": "workspace_id", "entity_id": "user_email"},
         ),
         (
             "warehouse_queueing",
