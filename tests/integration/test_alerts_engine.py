@@ -20,8 +20,16 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture(scope="module")
 def incidents(account, config):
+    """The latest incident of each type; for a stale table, the latest whose writer stopped at least three days
+    before the pinned clock (a table that stopped being written yesterday is not stale yet)."""
+    from hm_utils import clock
+
     frame = pd.read_parquet(sources.simulated_folder(config) / "_ground_truth" / "incidents")
-    return {row["incident_type"]: row for row in frame.sort_values("incident_id").to_dict("records")}
+    started = pd.to_datetime(frame["start_time"], utc=True)
+    settled = (frame["incident_type"] != "stale_table") | (
+        started <= pd.Timestamp(clock.now(config), tz="UTC") - pd.Timedelta(days=3)
+    )
+    return {row["incident_type"]: row for row in frame[settled].sort_values("incident_id").to_dict("records")}
 
 
 def _morning_after(incident, edge: str = "start_time") -> datetime:
