@@ -605,7 +605,9 @@ def alerts_deploy(
 @alerts_app.command("score")
 def alerts_score(
     seeds: Annotated[str, typer.Option(help="Comma-separated simulation seeds.")] = "42,7,11",
-    days: Annotated[int, typer.Option(help="Days replayed (one evaluation a day at 06:00 UTC).")] = 14,
+    days: Annotated[
+        int, typer.Option(help="Days replayed before the simulation's end (one evaluation a day at its hour).")
+    ] = 14,
     env: EnvOption = None,
     set_: SetOption = None,
     as_json: JsonOption = False,

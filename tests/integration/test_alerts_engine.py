@@ -20,8 +20,16 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture(scope="module")
 def incidents(account, config):
+    """The latest incident of each type; for a stale table, the latest whose writer stopped at least three days
+    before the pinned clock (a table that stopped being written yesterday is not stale yet)."""
+    from hm_utils import clock
+
     frame = pd.read_parquet(sources.simulated_folder(config) / "_ground_truth" / "incidents")
-    return {row["incident_type"]: row for row in frame.sort_values("incident_id").to_dict("records")}
+    started = pd.to_datetime(frame["start_time"], utc=True)
+    settled = (frame["incident_type"] != "stale_table") | (
+        started <= pd.Timestamp(clock.now(config), tz="UTC") - pd.Timedelta(days=3)
+    )
+    return {row["incident_type"]: row for row in frame[settled].sort_values("incident_id").to_dict("records")}
 
 
 def _morning_after(incident, edge: str = "start_time") -> datetime:
@@ -73,8 +81,23 @@ def test_a_query_that_does_not_match_the_layer_names_file_and_field(account, spa
         ("mass_download", "security_mass_download", {"workspace_id": "workspace_id", "entity_id": "user_email"}),
         (
             "admin_privilege_grant",
-            "security_admin_grant_off_hours",
+            "security_admin_group_change",
             {"workspace_id": "workspace_id", "entity_id": "target"},
+        ),
+        (
+            "permission_change_burst",
+            "security_permission_change_burst",
+            {"workspace_id": "workspace_id", "entity_id": "changed_by"},
+        ),
+        (
+            "secret_enumeration",
+            "security_secret_enumeration",
+            {"workspace_id": "workspace_id", "entity_id": "user_email"},
+        ),
+        (
+            "mass_securable_access",
+            "security_mass_securable_access",
+            {"workspace_id": "workspace_id", "entity_id": "user_email"},
         ),
         (
             "warehouse_queueing",

@@ -117,6 +117,20 @@ def test_mass_download_in_download_activity(call, truth):
     assert frame.iloc[0].downloads >= burst["magnitude"]
 
 
+def test_secret_enumeration_in_secret_access(call, truth):
+    burst = truth["secret_enumeration"]
+    frame = call("get_secret_access", start_date=burst["start_date"], end_date=burst["end_date"])
+    assert list(frame.user_email) == [burst["details"]["user"]], "routine reads stay below 10 secrets an hour"
+    assert frame.iloc[0].distinct_secrets == burst["magnitude"] and frame.iloc[0].workspace_id == burst["workspace_id"]
+
+
+def test_mass_securable_access_in_temporary_credentials(call, truth):
+    burst = truth["mass_securable_access"]
+    frame = call("get_temporary_credentials", start_date=burst["start_date"], end_date=burst["end_date"])
+    assert list(frame.user_email) == [burst["details"]["user"]], "routine credentials stay below 20 tables an hour"
+    assert frame.iloc[0].distinct_securables == burst["magnitude"]
+
+
 def test_idle_and_oversized_clusters(call, truth):
     idle, over = truth["idle_cluster"], truth["oversized_cluster"]
     frame = call("get_idle_clusters", start_date=idle["start_date"], end_date=idle["end_date"])

@@ -18,8 +18,8 @@ def _history() -> pd.DataFrame:
         ("f1", "rel_job_failure_streak", "critical", "pending", "firing", datetime(2026, 11, 20, 6), "firing", "job a broke"),
         ("f1", "rel_job_failure_streak", "critical", "firing", "resolved", datetime(2026, 11, 21, 6), "firing", "job a ok"),
         ("f1", "rel_job_failure_streak", "critical", "pending", "firing", datetime(2026, 11, 25, 6), "firing", "job a broke again"),
-        ("f2", "security_download_burst", "warning", "pending", "firing", datetime(2026, 11, 22, 6), "resolved", "bob downloaded"),
-        ("f2", "security_download_burst", "warning", "firing", "resolved", datetime(2026, 11, 23, 6), "resolved", "bob downloaded"),
+        ("f2", "security_mass_download", "warning", "pending", "firing", datetime(2026, 11, 22, 6), "resolved", "bob downloaded"),
+        ("f2", "security_mass_download", "warning", "firing", "resolved", datetime(2026, 11, 23, 6), "resolved", "bob downloaded"),
         ("f3", "perf_idle_cluster", "warning", "inactive", "pending", datetime(2026, 11, 26, 6), "pending", "idle"),
     ]  # fmt: skip
     columns = ["fingerprint", "alert_id", "severity", "from_state", "to_state", "evaluated_at", "currently", "summary"]
@@ -35,7 +35,7 @@ def test_firing_now_lists_each_instance_once_since_its_latest_episode():
 
 def test_fired_in_period_counts_firings_per_alert_critical_first():
     fired = alerts.fired_in_period(_history())
-    assert fired["alert_id"].tolist() == ["rel_job_failure_streak", "security_download_burst"]
+    assert fired["alert_id"].tolist() == ["rel_job_failure_streak", "security_mass_download"]
     assert fired[["times", "instances"]].values.tolist() == [[2, 1], [1, 1]]
     assert alerts.fired_in_period(_history().iloc[5:]).empty and alerts.firing_now(pd.DataFrame()).empty
 

@@ -153,10 +153,11 @@ def _naive(value: Any) -> datetime:
 def score_seed(
     config: Config, seed: int, incidents: bool, days: int, progress: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """Simulate and build the default account for `seed`, replay the last `days` days, score the replay."""
+    """Simulate and build the default account for `seed`, replay the `days` days before the simulation's end,
+    score the replay."""
     import pyarrow.parquet as pq
 
-    from hm_utils import clock, layers, simulation, sources
+    from hm_utils import layers, simulation, sources
     from hm_utils.spark import get_spark
 
     spark = get_spark(config)
@@ -165,9 +166,9 @@ def score_seed(
     simulation.run_simulation(config, options, spark=spark)
     progress(f"seed {seed}, incidents {'on' if incidents else 'off'}: simulated; building the layers")
     layers.build_layers(spark, config, f"score-{seed}")
-    end = clock.now(config).replace(hour=6, minute=0, second=0, microsecond=0)
-    if end > clock.now(config):
-        end -= timedelta(days=1)
+    # the last cycle runs at the simulation's end instant (simulation.end, or clock.hour when unset): the
+    # account holds nothing later, and an end in the past would otherwise leave the replay over empty days
+    end = options.end
     result = replay(config, evaluation.spark_runner(spark, config), end - timedelta(days=days), end, progress=progress)
     truth_path = sources.simulated_folder(config) / "_ground_truth" / "incidents"
     truth = pq.read_table(truth_path).to_pylist() if incidents else []
