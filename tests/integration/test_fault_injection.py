@@ -291,10 +291,11 @@ def test_a_stale_pid_file_with_the_port_held_by_another_engine_is_refused_at_onc
     ci_engine = engine.LocalEngine(config)
     home = _stale_home(tmp_path, "other-checkout")
     started = time.monotonic()
-    query = _hm(
-        "sql", "--env", "ci", "--set", f"paths.home={home}", "--set", f"spark.local.port={ci_engine.port}",
-        "select 1", timeout=60,
-    )  # fmt: skip
+    other = ("--env", "ci", "--set", f"paths.home={home}", "--set", f"spark.local.port={ci_engine.port}")
+    try:
+        query = _hm("sql", *other, "select 1", timeout=60)
+    finally:  # had the ci engine died, the query would have started one for this home: never leave it running
+        _hm("spark", "down", *other, timeout=60)
     assert time.monotonic() - started < 30
     assert query.returncode == 2
     assert (
