@@ -323,11 +323,20 @@ def test_the_metric_view_select_works_in_plain_sql(account, spark, config):
 
 @pytest.mark.parametrize("domain", [d for d in genie.space_names() if genie.load_space(d)["status"] == "active"])
 def test_every_genie_example_answers_on_its_asset(account, spark, config, domain):
-    """Each example runs and returns rows on the simulated account: an empty answer teaches Genie nothing."""
+    """Each example runs and returns rows on the simulated account: an empty answer teaches Genie nothing.
+    The one exception is a question about more workspaces than this account has (lateral movement
+    needs 5 workspaces, the default account's incident has them; the test account has 2)."""
+
+    def needs_more_workspaces(example):
+        wanted = int(example.get("args", {}).get("min_workspaces", 5))  # the function's default threshold
+        return example.get("function") == "get_cross_workspace_activity" and wanted > config.get(
+            "simulation.workspaces"
+        )
+
     empty = [
         example["question"]
         for example in genie.load_space(domain)["examples"]
-        if spark.sql(genie.example_sql(config, example)).limit(1).count() == 0
+        if spark.sql(genie.example_sql(config, example)).limit(1).count() == 0 and not needs_more_workspaces(example)
     ]
     assert not empty, f"examples of {domain} that return no rows on the simulated account: {empty}"
 

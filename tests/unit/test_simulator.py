@@ -156,6 +156,21 @@ def test_cluster_queueing_runaway_regression_stale_evidence(sim):
     assert (queued.waiting_at_capacity_duration_ms >= 60_000).sum() >= 30
 
 
+def test_a_stale_table_is_not_written_while_its_job_is_paused(sim):
+    """Not by its schedule and not by a manual run: the ground truth says the table went unwritten."""
+    out = sim[0]
+    lineage = read(out, "access.table_lineage").to_pandas()
+    stale = [r for r in read(out, "_ground_truth.incidents").to_pylist() if r["incident_type"] == "stale_table"]
+    assert stale
+    for record in stale:
+        written = lineage[
+            (lineage.target_table_full_name == record["entity_id"])
+            & (lineage.event_time > record["start_time"])
+            & (lineage.event_time < record["end_time"])
+        ]
+        assert written.empty, record["entity_id"]
+
+
 def test_cross_table_consistency(clean):
     usage = read(clean, "billing.usage")
     meta = usage["usage_metadata"].combine_chunks()

@@ -111,10 +111,11 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
         per_day = 24 // period
         if weekday_of(day) >= 5:
             per_day = np.where(jobs.weekday_only.to_numpy(), 0, per_day)
-        for paused in plan.on("stale_table", day):
-            per_day[paused.entity] = 0
+        paused = np.zeros(n_jobs, bool)
+        for stale in plan.on("stale_table", day):
+            paused[stale.entity] = True
         alive = _alive(jobs, day)
-        per_day = np.where(alive, per_day, 0)
+        per_day = np.where(alive & ~paused, per_day, 0)
         job = np.repeat(np.arange(n_jobs), per_day)
         slot = np.arange(job.size) - np.repeat(np.cumsum(per_day) - per_day, per_day)
         start = (
@@ -124,7 +125,9 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
             + rng.integers(0, 90 * US_PER_SECOND, job.size)
         )
         trigger = jobs.trigger.to_numpy()[job].astype(object)
-        manual = (rng.random(n_jobs) < 0.02) & alive
+        manual = (
+            (rng.random(n_jobs) < 0.02) & alive & ~paused
+        )  # nobody runs a paused job by hand: its table stays stale
         if manual.any():
             extra = np.flatnonzero(manual)
             job = np.r_[job, extra]
