@@ -189,8 +189,8 @@ def test_a_parameter_the_notebook_cannot_read_is_found(tmp_path):
         (ROOT / "params" / "run_plan.yml")
         .read_text()
         .replace(
-            "    notebook: notebooks/06_report_publish.ipynb\n",
-            "    notebook: notebooks/06_report_publish.ipynb\n    parameters: {workspaces: not-a-list}\n",
+            "    notebook: notebooks/09_report_publish.ipynb\n",
+            "    notebook: notebooks/09_report_publish.ipynb\n    parameters: {workspaces: not-a-list}\n",
         )
     )
     root = _project(tmp_path, text)
@@ -285,7 +285,7 @@ def test_the_frequent_alert_job_runs_the_alerts_notebook_every_15_minutes():
     job = _committed()["resources/hm_alerts.job.yml"]["resources"]["jobs"]["hm_alerts"]
     assert job["schedule"]["quartz_cron_expression"] == "0 */15 * * * ?"
     assert [task["notebook_task"]["notebook_path"] for task in job["tasks"]] == [
-        "../notebooks/05_alerts_evaluate.ipynb"
+        "../notebooks/08_alerts_evaluate.ipynb"
     ]
     assert job["timeout_seconds"] < 15 * 60  # a cycle never overlaps the next
     pipeline = _committed()["resources/hm_pipeline.job.yml"]["resources"]["jobs"]["hm_pipeline"]
