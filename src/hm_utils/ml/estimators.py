@@ -131,11 +131,18 @@ class CostAnomalyDetector(Estimator):
     The operating threshold is the training scores' (1 - contamination) quantile."""
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
-        x = frame[list(self.spec.features)].astype(float).copy()
-        for column in ("lag_1", "lag_7", "mean_28", "std_28", "same_weekday_median"):
-            x[column] = np.log1p(x[column].clip(lower=0))
-        x["log_cost"] = np.log1p(frame["list_cost"].astype(float).clip(lower=0))
-        return x
+        """Scale-free residuals only: the day against its weekday, its trailing mean and the day before (the
+        level of a series is left out, or small series would look unusual for being small)."""
+        cost = frame["list_cost"].astype(float).clip(lower=0)
+        return pd.DataFrame(
+            {
+                "log_ratio_to_weekday": np.log(frame["ratio_to_weekday"].astype(float).clip(0.01, 100)),
+                "zscore_28": frame["zscore_28"].astype(float).clip(-20, 20),
+                "log_ratio_to_mean": np.log((cost + 1) / (frame["mean_28"].astype(float).clip(lower=0) + 1)),
+                "log_ratio_to_lag_1": np.log((cost + 1) / (frame["lag_1"].astype(float).clip(lower=0) + 1)),
+            },
+            index=frame.index,
+        )
 
     def training_rows(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame[self._eligible(frame)]
@@ -296,9 +303,11 @@ def make(spec: ModelSpec) -> Estimator:
 
 
 def split_by_time(frame: pd.DataFrame, time_column: str, holdout_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train, test): test is the last `holdout_days` days of the table, train every earlier row."""
+    """(train, test): test is the last `holdout_days` days of the table (at most a third of its days, so a short
+    history still trains on two thirds), train every earlier row."""
     days = pd.to_datetime(frame[time_column]).dt.normalize()
     if days.empty:
         return frame, frame
-    cut = days.max() - pd.Timedelta(days=holdout_days - 1)
+    span = (days.max() - days.min()).days + 1
+    cut = days.max() - pd.Timedelta(days=min(holdout_days, max(1, span // 3)) - 1)
     return frame[days < cut], frame[days >= cut]

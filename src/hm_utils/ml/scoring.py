@@ -132,6 +132,24 @@ def score_models(
     return out
 
 
+def ensure_output_tables(spark: SparkSession, config: Config) -> list[str]:
+    """Create the ML output tables (predictions, evaluation) that do not exist yet, empty; their keys."""
+    from hm_utils import io
+
+    created = []
+    for table, columns in catalog.output_tables().items():
+        key = f"ml.{table}"
+        if not io.table_exists(spark, config, key):
+            features.write_frame(spark, config, key, pd.DataFrame(columns=[c.name for c in columns]), columns)
+            created.append(key)
+    return created
+
+
+def summary(results: list[ScoreResult]) -> pd.DataFrame:
+    """One line per prediction table (sorted by model)."""
+    return pd.DataFrame([r.__dict__ for r in results]).sort_values("model").reset_index(drop=True)
+
+
 def score_and_write(spark: SparkSession, config: Config) -> list[ScoreResult]:
     """Build the features, score every champion and write the prediction tables."""
     started = time.perf_counter()

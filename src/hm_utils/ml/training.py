@@ -42,6 +42,17 @@ class TrainResult:
     metrics: dict[str, float]
 
 
+@dataclass(frozen=True)
+class Evaluated:
+    """A model version's metrics on one dataset (what an evaluation row is made of)."""
+
+    model: str
+    version: str
+    train_rows: int
+    test_rows: int
+    metrics: dict[str, float]
+
+
 def read_incidents(config: Config) -> pd.DataFrame | None:
     """The simulated account's labelled incidents (ground truth); None for a real account or an export."""
     if config.get("source.kind") != "simulated":
@@ -145,7 +156,7 @@ def metric_beats(metric: str, value: float, baseline: float) -> bool | None:
     return tracking.beats(value, baseline, higher_is_better=goal == "max")
 
 
-def evaluation_rows(results: list[TrainResult], dataset: str) -> pd.DataFrame:
+def evaluation_rows(results: list[TrainResult] | list[Evaluated], dataset: str) -> pd.DataFrame:
     """Evaluation table rows: one per model version, dataset and metric that has a baseline (and the rest)."""
     evaluated_at = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
@@ -189,3 +200,21 @@ def write_evaluation(spark: SparkSession, config: Config, rows: pd.DataFrame) ->
 
 
 EVALUATION_COLUMNS = catalog.table_columns("model_evaluation")
+
+
+def dataset_label(config: Config, holdout: str = "held-out last days") -> str:
+    """The evaluation dataset's name: which account (seed) and which window."""
+    if config.get("source.kind") == "simulated":
+        return f"seed {config.get('simulation.seed')}, {holdout}"
+    return f"{config.get('source.kind')} account, {holdout}"
+
+
+def run_training(spark: SparkSession, config: Config, names: list[str] | None = None) -> list[TrainResult]:
+    """The ml_train step: build the feature tables from gold, train, evaluate and register the models, and
+    write their held-out evaluation to ml.model_evaluation."""
+    from hm_utils.ml import features
+
+    built = features.build_features(spark, config)
+    results = train_models(config, built, names)
+    write_evaluation(spark, config, evaluation_rows(results, dataset_label(config)))
+    return results

@@ -73,6 +73,9 @@ def deploy(spark: SparkSession, config: Config, run_id: str = "interactive") -> 
     began = time.perf_counter()
     schema = assets.semantic_schema(config)
     spark.sql(f"create schema if not exists {schema}")
+    from hm_utils.ml import scoring
+
+    scoring.ensure_output_tables(spark, config)  # ML functions deploy (and answer empty) before the models ran
     report = DeployReport(schema=schema)
     state = _read_state(spark, config)
     wanted: dict[tuple[str, str], str] = {}
