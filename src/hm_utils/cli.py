@@ -286,7 +286,9 @@ def ml_ui(env: EnvOption = None, set_: SetOption = None, port: int = 5000) -> No
 
     config = _config(env, set_)
     uri = tracking.tracking_uri(config)
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--port", str(port)]))
+    raise typer.Exit(
+        subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--port", str(port)])
+    )
 
 
 @app.command()

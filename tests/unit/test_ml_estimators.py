@@ -47,7 +47,9 @@ def _costs_with_spike(days: int = 70, spike_day: int = 60) -> pd.DataFrame:
                 cost[spike_day] *= 6
             if family == "STORAGE":
                 cost[spike_day] *= 6  # a tiny series: under the dollar floor, never flagged
-            rows.append(pd.DataFrame({"usage_date": dates.date, "workspace_id": ws, "sku_family": family, "list_cost": cost}))
+            rows.append(
+                pd.DataFrame({"usage_date": dates.date, "workspace_id": ws, "sku_family": family, "list_cost": cost})
+            )
     return pd.concat(rows)
 
 
@@ -58,7 +60,9 @@ def test_the_anomaly_detector_finds_the_spike_and_ignores_tiny_series():
     detector = estimators.make(spec)
     detector.fit(detector.training_rows(train))
     flagged = test[detector.predict(test)["is_anomaly"].to_numpy()]
-    assert ("1", "MODEL_SERVING", date(2026, 10, 31)) in set(flagged[["workspace_id", "sku_family", "usage_date"]].itertuples(index=False, name=None))
+    assert ("1", "MODEL_SERVING", date(2026, 10, 31)) in set(
+        flagged[["workspace_id", "sku_family", "usage_date"]].itertuples(index=False, name=None)
+    )
     assert "STORAGE" not in set(flagged["sku_family"])
     incidents = pd.DataFrame(
         {"incident_type": ["cost_spike"], "workspace_id": ["1"],
@@ -77,7 +81,11 @@ def test_the_forecaster_falls_back_to_seasonal_naive_on_short_history_and_floors
     grid = pd.DataFrame({"series_id": "1", "usage_date": days})
     predicted = forecaster.predict(grid)
     series = estimators.series_frame(frame)
-    last_week = series[series["series_id"] == "1"].tail(7).set_index(pd.to_datetime(series[series["series_id"] == "1"].tail(7)["usage_date"]).dt.dayofweek)
+    last_week = (
+        series[series["series_id"] == "1"]
+        .tail(7)
+        .set_index(pd.to_datetime(series[series["series_id"] == "1"].tail(7)["usage_date"]).dt.dayofweek)
+    )
     expected = [last_week.loc[d.dayofweek, "list_cost"] for d in days]
     assert predicted["forecast"].to_numpy() == pytest.approx(expected)
     assert (predicted["lower"] >= 0).all() and (predicted["lower"] <= predicted["upper"]).all()

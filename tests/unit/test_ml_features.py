@@ -21,10 +21,18 @@ def _runs(days: int = 30, jobs: int = 3, seed: int = 0) -> pd.DataFrame:
             failed = bool(rng.random() < 0.3)
             rows.append(
                 {
-                    "workspace_id": "1", "job_id": str(job), "run_id": f"{job}-{day}", "run_date": start.date(),
-                    "start_time": start, "end_time": start + pd.Timedelta(minutes=minutes),
-                    "duration_seconds": int(minutes * 60), "is_completed": True, "is_failure": failed,
-                    "is_success": not failed, "compute_type": "JOB_CLUSTER", "is_all_purpose": False,
+                    "workspace_id": "1",
+                    "job_id": str(job),
+                    "run_id": f"{job}-{day}",
+                    "run_date": start.date(),
+                    "start_time": start,
+                    "end_time": start + pd.Timedelta(minutes=minutes),
+                    "duration_seconds": int(minutes * 60),
+                    "is_completed": True,
+                    "is_failure": failed,
+                    "is_success": not failed,
+                    "compute_type": "JOB_CLUSTER",
+                    "is_all_purpose": False,
                     "trigger_type": "CRON",
                 }  # fmt: skip
             )

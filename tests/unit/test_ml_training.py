@@ -31,14 +31,26 @@ def _run_features(days: int = 40, jobs: int = 12, seed: int = 0) -> pd.DataFrame
             minutes = 20 * (1 + 0.5 * (start.dayofweek == 0)) * float(np.exp(rng.normal(0, 0.1)))
             rows.append(
                 {
-                    "workspace_id": "1", "run_id": f"{job}-{day}", "job_id": str(job), "run_date": start.date(),
-                    "start_time": start, "hour_of_day": hour, "day_of_week": start.dayofweek, "is_serverless": 0,
-                    "is_all_purpose": 0, "is_manual": 0, "prior_runs": day,
+                    "workspace_id": "1",
+                    "run_id": f"{job}-{day}",
+                    "job_id": str(job),
+                    "run_date": start.date(),
+                    "start_time": start,
+                    "hour_of_day": hour,
+                    "day_of_week": start.dayofweek,
+                    "is_serverless": 0,
+                    "is_all_purpose": 0,
+                    "is_manual": 0,
+                    "prior_runs": day,
                     "prior_failure_rate": np.mean(recent) if recent else np.nan,
                     "recent_failure_rate": np.mean(recent[-5:]) if recent else np.nan,
                     "failed_last_run": recent[-1] if recent else 0,
-                    "hours_since_last_run": 24.0 * (1 + 2 * (start.dayofweek == 0)), "prior_median_minutes": 20.0,
-                    "prior_p90_minutes": 24.0, "last_minutes": 20.0, "is_failure": failed, "duration_minutes": minutes,
+                    "hours_since_last_run": 24.0 * (1 + 2 * (start.dayofweek == 0)),
+                    "prior_median_minutes": 20.0,
+                    "prior_p90_minutes": 24.0,
+                    "last_minutes": 20.0,
+                    "is_failure": failed,
+                    "duration_minutes": minutes,
                 }  # fmt: skip
             )
             recent.append(failed)
@@ -63,7 +75,9 @@ def test_retraining_on_the_same_data_registers_a_challenger_not_a_new_champion(m
     assert str(client.get_model_version_by_alias(name, tracking.CHALLENGER).version) == second.version
     estimator, version = tracking.load_champion(ml_config, spec.name)
     assert version == first.version
-    assert estimator.predict(frame.head(3))["p90_minutes"].ge(estimator.predict(frame.head(3))["expected_minutes"]).all()
+    assert (
+        estimator.predict(frame.head(3))["p90_minutes"].ge(estimator.predict(frame.head(3))["expected_minutes"]).all()
+    )
 
 
 def test_a_better_version_replaces_the_champion_and_beats_failed_last_time(ml_config):

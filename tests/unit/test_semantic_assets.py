@@ -121,7 +121,9 @@ def test_function_text_follows_the_house_rules(name):
     assert not SQL_KEYWORDS.search(code), "lowercase keywords (STYLE rule 6)"
     assert not re.search(r"\b(spark_catalog|hm_gold|hm_silver|system\.\w+\.\w+)\b", code), "no table-name literals"
     assert not re.search(r"\blimit\s+[a-z_]", code), "LIMIT <parameter> is rejected by Spark: use row_number"
-    assert re.search(r"\{(gold|ops|ml)\.\w+\}", code), "reads gold (ops for quality, ml for models) through registry placeholders"
+    assert re.search(r"\{(gold|ops|ml)\.\w+\}", code), (
+        "reads gold (ops for quality, ml for models) through registry placeholders"
+    )
 
 
 def test_cost_functions_return_money_in_the_account_currency(specs):

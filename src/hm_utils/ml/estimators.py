@@ -93,8 +93,9 @@ class DurationPredictor(Estimator):
 
         target = np.log(train[self.spec.label] / train["prior_median_minutes"])
         self.models = {
-            quantile: HistGradientBoostingRegressor(loss="quantile", quantile=quantile, random_state=0, **self.spec.params)
-            .fit(self.matrix(train), target)
+            quantile: HistGradientBoostingRegressor(
+                loss="quantile", quantile=quantile, random_state=0, **self.spec.params
+            ).fit(self.matrix(train), target)
             for quantile in (0.5, 0.9)
         }
         return self
@@ -294,7 +295,9 @@ def series_frame(features: pd.DataFrame) -> pd.DataFrame:
     return both[["series_id", "usage_date", "list_cost"]]
 
 
-ESTIMATORS = {cls.__name__: cls for cls in (JobFailurePredictor, DurationPredictor, CostAnomalyDetector, CostForecaster)}
+ESTIMATORS = {
+    cls.__name__: cls for cls in (JobFailurePredictor, DurationPredictor, CostAnomalyDetector, CostForecaster)
+}
 
 
 def make(spec: ModelSpec) -> Estimator:

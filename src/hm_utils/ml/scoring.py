@@ -44,7 +44,9 @@ def next_runs(runs: pd.DataFrame) -> pd.DataFrame:
     latest = grouped.tail(1).set_index(["workspace_id", "job_id"])
     latest = latest[gap.reindex(latest.index).notna()]
     planned = latest["start_time"] + gap.reindex(latest.index)
-    planned = planned.where(planned > latest["end_time"].astype("datetime64[us]"), latest["end_time"] + pd.Timedelta(1, "s"))
+    planned = planned.where(
+        planned > latest["end_time"].astype("datetime64[us]"), latest["end_time"] + pd.Timedelta(1, "s")
+    )
     upcoming = latest.reset_index().assign(
         run_id=NEXT_RUN_ID,
         start_time=planned.to_numpy(),

@@ -92,7 +92,9 @@ def pip_requirements() -> list[str]:
     costs seconds per model): the kit's package pins everything the estimators need."""
     from importlib.metadata import version
 
-    return [f"{package}=={version(package)}" for package in ("mlflow", "scikit-learn", "xgboost-cpu", "prophet", "pandas")]
+    return [
+        f"{package}=={version(package)}" for package in ("mlflow", "scikit-learn", "xgboost-cpu", "prophet", "pandas")
+    ]
 
 
 def champion_uri(config: Config, model: str) -> str:
