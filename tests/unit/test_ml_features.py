@@ -113,3 +113,16 @@ def test_declared_columns_match_what_the_builders_produce():
     costs = features.cost_daily_features(_costs(days=10), date(2026, 9, 10))
     assert list(runs.columns) == catalog.feature_tables()["job_run_features"].column_names
     assert list(costs.columns) == catalog.feature_tables()["cost_daily_features"].column_names
+
+
+def test_the_next_run_of_a_job_comes_one_usual_gap_after_its_latest_start_with_all_its_history():
+    from hm_utils.ml import scoring
+
+    runs = _runs(days=10, jobs=2)
+    upcoming = scoring.next_runs(runs).set_index("job_id")
+    assert list(upcoming.index) == ["0", "1"]
+    last_start = runs.groupby("job_id")["start_time"].max()
+    assert (upcoming["start_time"] - last_start.reindex(upcoming.index)).eq(pd.Timedelta(days=1)).all()
+    assert (upcoming["prior_runs"] == 10).all()
+    latest = runs.sort_values("start_time").groupby("job_id").tail(1).set_index("job_id")
+    assert (upcoming["failed_last_run"] == latest["is_failure"].astype(int).reindex(upcoming.index)).all()
