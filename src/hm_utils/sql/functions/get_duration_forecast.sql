@@ -24,15 +24,15 @@ return
     select workspace_id, workspace_name from {gold.dim_workspace} where is_current
   ),
   jobs as (
-    select workspace_id, job_id, name from {gold.dim_job} where is_current
+    select workspace_id, job_id, job_name from {gold.dim_job} where is_current
   ),
   forecast as (
-    select p.*, coalesce(w.workspace_name, p.workspace_id) as ws_name, j.name as job_name
+    select p.*, coalesce(w.workspace_name, p.workspace_id) as ws_name, j.job_name as job_name
     from {ml.pred_duration_forecast} as p
     left join ws as w on w.workspace_id = p.workspace_id
     left join jobs as j on j.workspace_id = p.workspace_id and j.job_id = p.job_id
     where (workspace is null or p.workspace_id = workspace or w.workspace_name = workspace)
-      and (job is null or p.job_id = job or j.name = job)
+      and (job is null or p.job_id = job or j.job_name = job)
       and start_date <= end_date
   ),
   ranked as (

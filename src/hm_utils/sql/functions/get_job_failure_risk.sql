@@ -25,7 +25,7 @@ return
     select workspace_id, workspace_name from {gold.dim_workspace} where is_current
   ),
   jobs as (
-    select workspace_id, job_id, name from {gold.dim_job} where is_current
+    select workspace_id, job_id, job_name from {gold.dim_job} where is_current
   ),
   risk as (
     select p.*, coalesce(w.workspace_name, p.workspace_id) as ws_name
@@ -44,7 +44,7 @@ return
     r.workspace_id as workspace_id,
     r.ws_name as workspace_name,
     r.job_id as job_id,
-    j.name as job_name,
+    j.job_name as job_name,
     r.failure_probability as failure_probability,
     r.risk_band as risk_band,
     r.recent_failure_rate as recent_failure_rate,
