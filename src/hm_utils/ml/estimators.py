@@ -198,8 +198,10 @@ def cost_incident_days(incidents: pd.DataFrame | None, window: pd.DataFrame) -> 
     rows = incidents[incidents["incident_type"].isin(COST_INCIDENTS)].copy()
     rows["sku_family"] = rows["incident_type"].map(lambda t: COST_INCIDENTS[t][0])
     rows["counts"] = rows["incident_type"].map(lambda t: COST_INCIDENTS[t][1])
-    rows["first_day"] = pd.to_datetime(rows["start_time"]).dt.normalize()
-    rows["last_day"] = (pd.to_datetime(rows["end_time"]) - pd.Timedelta(microseconds=1)).dt.normalize()
+    start = pd.to_datetime(rows["start_time"], utc=True).dt.tz_localize(None)  # UTC days, like usage_date
+    end = pd.to_datetime(rows["end_time"], utc=True).dt.tz_localize(None)
+    rows["first_day"] = start.dt.normalize()
+    rows["last_day"] = (end - pd.Timedelta(microseconds=1)).dt.normalize()
     days = pd.to_datetime(window["usage_date"])
     rows = rows[(rows["last_day"] >= days.min()) & (rows["first_day"] <= days.max())]
     return rows[columns].reset_index(drop=True)
