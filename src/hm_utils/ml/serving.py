@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -35,8 +36,10 @@ def server_command(config: Config, model: str, port: int) -> list[str]:
 
 def server_environment(config: Config) -> dict[str, str]:
     tracking.configure(config)
+    scripts = str(Path(sys.executable).parent)  # the server execs `uvicorn` from this environment
     return {
         **os.environ,
+        "PATH": os.pathsep.join([scripts, os.environ.get("PATH", "")]),
         "MLFLOW_TRACKING_URI": tracking.tracking_uri(config),
         "MLFLOW_REGISTRY_URI": tracking.registry_uri(config),
     }
