@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from hm_utils import layers, simulation
+from hm_utils import clock, layers, simulation
 from hm_utils.config import Config
 from hm_utils.ml import catalog, estimators, features, scoring, serving, tracking, training
 
@@ -35,7 +35,7 @@ def evaluate_champions(
             test_rows, train_rows = frame, 0
         scores = estimator.evaluate(test_rows, incidents)
         results.append(training.Evaluated(name, version, train_rows, len(test_rows), scores))
-    return training.evaluation_rows(results, dataset)
+    return training.evaluation_rows(results, dataset, clock.now(config).replace(tzinfo=None))
 
 
 def other_seed_features(config: Config, seed: int, progress) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | None]:
@@ -76,7 +76,8 @@ def run_ml_benchmark(config: Config, seeds: list[int], requests: int = 200, prog
     scored = scoring.score_and_write(spark, config)
     scoring_seconds = round(time.perf_counter() - started, 2)
     progress(f"scored in {scoring_seconds} s")
-    evaluation = [training.evaluation_rows(results, training.dataset_label(config))]
+    evaluated_at = clock.now(config).replace(tzinfo=None)
+    evaluation = [training.evaluation_rows(results, training.dataset_label(config), evaluated_at)]
     runs = features.read_gold_inputs(spark, config)["gold.fct_job_runs"]
     records = scoring.next_runs(runs)[list(catalog.get_model("job_failure_predictor").features)].astype(float)
     spark.stop()

@@ -156,9 +156,12 @@ def metric_beats(metric: str, value: float, baseline: float) -> bool | None:
     return tracking.beats(value, baseline, higher_is_better=goal == "max")
 
 
-def evaluation_rows(results: list[TrainResult] | list[Evaluated], dataset: str) -> pd.DataFrame:
-    """Evaluation table rows: one per model version, dataset and metric that has a baseline (and the rest)."""
-    evaluated_at = datetime.now(timezone.utc).replace(tzinfo=None)
+def evaluation_rows(
+    results: list[TrainResult] | list[Evaluated], dataset: str, evaluated_at: datetime | None = None
+) -> pd.DataFrame:
+    """Evaluation table rows: one per model version, dataset and metric that has a baseline (and the rest).
+    `evaluated_at` is the kit's clock (hm_utils.clock), so the semantic layer's default dates find the rows."""
+    evaluated_at = evaluated_at or datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
     for result in results:
         spec = catalog.get_model(result.model)
@@ -216,5 +219,8 @@ def run_training(spark: SparkSession, config: Config, names: list[str] | None = 
 
     built = features.build_features(spark, config)
     results = train_models(config, built, names)
-    write_evaluation(spark, config, evaluation_rows(results, dataset_label(config)))
+    from hm_utils import clock
+
+    evaluated_at = clock.now(config).replace(tzinfo=None)
+    write_evaluation(spark, config, evaluation_rows(results, dataset_label(config), evaluated_at))
     return results
