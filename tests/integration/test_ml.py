@@ -9,17 +9,15 @@ import pandas as pd
 import pytest
 
 from hm_utils import io, semantic
-from hm_utils.ml import catalog, features, scoring, serving, tracking, training
+from hm_utils.ml import catalog, features, scoring, serving, tracking
 
 pytestmark = pytest.mark.engine
 
 
 @pytest.fixture(scope="module")
-def trained(spark, config, account):
-    """Every model trained once on the ci account (the run plan's ml_train step), then scored."""
-    results = training.run_training(spark, config)
-    scored = scoring.score_and_write(spark, config)
-    return {r.model: r for r in results}, scored
+def trained(account):
+    """Every model as the ci account's build trained (the run plan's ml_train step) and scored (ml_score)."""
+    return {r.model: r for r in account["ml_train"]}, account["ml_score"]
 
 
 def test_feature_tables_hold_one_row_per_completed_run_and_per_cost_day(spark, config, trained):
