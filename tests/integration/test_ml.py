@@ -58,6 +58,22 @@ def test_predictions_reach_the_semantic_layer(spark, config, trained):
     assert (forecast["lower_list_cost"] >= 0).all()
     scored_days = semantic.call("get_cost_anomalies_ml", spark=spark, config=config, flagged_only=False)
     assert len(scored_days) > 0
+    every_job = semantic.call(
+        "get_job_failure_risk",
+        spark=spark,
+        config=config,
+        start_date=None,
+        end_date=None,
+        min_probability=0.0,
+        top_n=10_000,
+    )
+    assert len(every_job) == io.read_table(spark, config, "ml.pred_job_failure_risk").count(), "NULL bounds: all jobs"
+    every_duration = semantic.call("get_duration_forecast", spark=spark, config=config, start_date=None, top_n=10_000)
+    assert len(every_duration) == io.read_table(spark, config, "ml.pred_duration_forecast").count()
+    every_evaluation = semantic.call(
+        "get_ml_model_quality", spark=spark, config=config, start_date=None, end_date=None, primary_only=False
+    )
+    assert len(every_evaluation) == io.read_table(spark, config, "ml.model_evaluation").count()
 
 
 def test_the_champion_failure_predictor_answers_over_http(spark, config, trained):

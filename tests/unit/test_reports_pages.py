@@ -188,7 +188,8 @@ def test_models_page_shows_the_account_forecast_the_jobs_at_risk_and_models_belo
     data = models.gather(rep)
     after = {"start_date": date(2026, 12, 1), "end_date": date(2026, 12, 30)}
     assert rep.calls["forecast"][1] == after, "the forecast that continues the period"
-    assert rep.calls["risk"][1]["start_date"] is None, "each job's next run, whatever the period"
+    assert rep.calls["risk"][1]["start_date"] == date(2026, 11, 24) and rep.calls["risk"][1]["end_date"] is None
+    assert rep.calls["quality"][1] == {"start_date": None, "end_date": None}, "every evaluation, however old"
     daily = models.forecast_by_day(data)
     assert list(daily["forecast_list_cost"]) == [50.0, 60.0], "the account series (priced), not account + workspace"
     assert list(models.at_risk(data)["job_name"]) == ["b", "c"]

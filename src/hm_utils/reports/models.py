@@ -53,21 +53,23 @@ class ModelsData:
 
 def gather(rep: Report) -> ModelsData:
     """Every semantic call of the page. The forecast is the one that continues the period (its days after the
-    period's last day: none for a period in the past); the jobs' next runs and the evaluations are read with their
-    functions' defaults (the latest scoring, the last 90 days); anomalies are the period's."""
-    upcoming = {"start_date": None, "end_date": None}
+    period's last day: none for a period in the past); the jobs at risk are those that ran in the period's last
+    week or since (a job's next run follows its latest); the next runs' durations and the evaluations are read
+    whole (NULL bounds); anomalies are the period's."""
+    whole = {"start_date": None, "end_date": None}
     after = {
         "start_date": rep.period.end + timedelta(days=1),
         "end_date": rep.period.end + timedelta(days=FORECAST_DAYS),
     }
+    recent = {"start_date": rep.period.end - timedelta(days=6), "end_date": None}
     r = rep.call_many(
         {
             "forecast": ("get_cost_forecast", after),
             "actual": ("get_daily_cost_summary", {}),
             "anomalies": ("get_cost_anomalies_ml", {}),
-            "risk": ("get_job_failure_risk", {**upcoming, "min_probability": 0.0, "top_n": 200}),
-            "durations": ("get_duration_forecast", {**upcoming, "top_n": 10}),
-            "quality": ("get_ml_model_quality", upcoming),
+            "risk": ("get_job_failure_risk", {**recent, "min_probability": 0.0, "top_n": 200}),
+            "durations": ("get_duration_forecast", {**whole, "top_n": 10}),
+            "quality": ("get_ml_model_quality", whole),
         }
     )
     return ModelsData(

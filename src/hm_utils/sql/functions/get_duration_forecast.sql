@@ -33,7 +33,7 @@ return
     left join jobs as j on j.workspace_id = p.workspace_id and j.job_id = p.job_id
     where (workspace is null or p.workspace_id = workspace or w.workspace_name = workspace)
       and (job is null or p.job_id = job or j.job_name = job)
-      and start_date <= end_date
+      and (start_date is null or end_date is null or start_date <= end_date)
   ),
   ranked as (
     select f.*, cast(row_number() over (order by f.p90_minutes desc, f.job_id) as int) as position

@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_job_failure_risk(
-  start_date date default {today} - interval 7 days comment 'Keep jobs whose latest run ended on or after this UTC day. Default: 7 days ago (jobs still running).',
-  end_date date default {today} comment 'Keep jobs whose latest run ended on or before this UTC day. Default: today.',
+  start_date date default {today} - interval 7 days comment 'Keep jobs whose latest run ended on or after this UTC day; NULL = no lower bound. Default: 7 days ago (jobs still running).',
+  end_date date default {today} comment 'Keep jobs whose latest run ended on or before this UTC day; NULL = no upper bound. Default: today.',
   workspace string default null comment 'Workspace id or name to keep; NULL (default) = all workspaces.',
   min_probability double default 0.2 comment 'Lowest failure probability returned (0 to 1). Default 0.2 (medium and high risk).',
   top_n int default 50 comment 'Number of jobs returned, riskiest first. Default 50.'
@@ -31,7 +31,8 @@ return
     select p.*, coalesce(w.workspace_name, p.workspace_id) as ws_name
     from {ml.pred_job_failure_risk} as p
     left join ws as w on w.workspace_id = p.workspace_id
-    where cast(p.last_run_end as date) between start_date and end_date
+    where (start_date is null or cast(p.last_run_end as date) >= start_date)
+      and (end_date is null or cast(p.last_run_end as date) <= end_date)
       and p.failure_probability >= min_probability
       and (workspace is null or p.workspace_id = workspace or w.workspace_name = workspace)
   ),

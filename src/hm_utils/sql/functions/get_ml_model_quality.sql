@@ -1,6 +1,6 @@
 create or replace function {semantic}.get_ml_model_quality(
-  start_date date default {today} - interval 90 days comment 'First UTC day of evaluations returned. Default: 90 days ago.',
-  end_date date default {today} comment 'Last UTC day of evaluations returned. Default: today.',
+  start_date date default {today} - interval 90 days comment 'First UTC day of evaluations returned; NULL = no lower bound. Default: 90 days ago.',
+  end_date date default {today} comment 'Last UTC day of evaluations returned; NULL = no upper bound. Default: today.',
   workspace string default null comment 'Unused (evaluations are account-wide), kept for the common signature. Default NULL.',
   model string default null comment 'Model name to keep, e.g. job_failure_predictor; NULL (default) = all models.',
   primary_only boolean default true comment 'True (default) = only the metric that decides promotion; false = every metric.'
@@ -33,7 +33,8 @@ return
     e.evaluated_at as evaluated_at,
     datediff({today}, cast(e.evaluated_at as date)) as days_since_evaluated
   from {ml.model_evaluation} as e
-  where cast(e.evaluated_at as date) between start_date and end_date
+  where (start_date is null or cast(e.evaluated_at as date) >= start_date)
+    and (end_date is null or cast(e.evaluated_at as date) <= end_date)
     and (model is null or e.model_name = model)
     and (not primary_only or e.is_primary)
     and (workspace is null or workspace = workspace)
