@@ -1,5 +1,5 @@
 """Shared fixtures: the `ci` config, one local engine for the whole session, a simulated account built once
-through every pipeline layer (bronze → silver → gold → semantic), and its report site published once.
+through every pipeline layer (bronze → silver → gold → semantic → ML models), and its report site published once.
 
 A test that uses the engine (the `spark` or `account` fixture) or lives in tests/integration is marked `engine`
 here, so `pytest -m "not engine"` runs exactly the tests that start no engine; tests/unit/conftest.py refuses the
@@ -48,16 +48,23 @@ def spark(config):
 
 @pytest.fixture(scope="session")
 def account(spark, config):
-    """The ci simulated account, simulated and built through every layer once per session.
+    """The ci simulated account, simulated and built through every layer once per session, then the models
+    trained and scored as the main job's ml_train and ml_score steps do (the semantic functions over the
+    predictions answer from then on).
 
-    Returns each layer's report by layer name (bronze, silver, gold, semantic). The layers start empty:
-    bronze is incremental, so what an earlier day's session ingested would outlive a new simulation.
+    Returns each layer's report by layer name (bronze, silver, gold, semantic), the training results under
+    `ml_train` and the scoring results under `ml_score`. The layers start empty: bronze is incremental, so what
+    an earlier day's session ingested would outlive a new simulation.
     """
     from hm_utils import layers, simulation
+    from hm_utils.ml import scoring, training
 
     layers.drop_layer_schemas(spark, config)
     simulation.run_simulation(config, simulation.options_from_config(config), spark=spark)
-    return {result.layer: result.report for result in layers.build_layers(spark, config, "test-build")}
+    built = {result.layer: result.report for result in layers.build_layers(spark, config, "test-build")}
+    built["ml_train"] = training.run_training(spark, config)
+    built["ml_score"] = scoring.score_and_write(spark, config)
+    return built
 
 
 @pytest.fixture(scope="session")

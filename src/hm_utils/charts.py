@@ -200,6 +200,55 @@ def timeseries(
     return Figure(name, title, _finish(chart, title, subtitle), currency=currency)
 
 
+def forecast(
+    frame: pd.DataFrame | None,
+    date: str,
+    value: str,
+    lower: str,
+    upper: str,
+    *,
+    actual: pd.DataFrame | None = None,
+    actual_date: str = "",
+    actual_value: str = "",
+    name: str,
+    title: str,
+    value_title: str,
+    unit: str = "money",
+    currency: str = "USD",
+    subtitle: str | None = None,
+    empty_message: str = "No forecast.",
+) -> Figure:
+    """A forecast line with its interval as a shaded band, after the actual values it continues (when given)."""
+    if _empty(frame, value):
+        return Figure(name, title, None, empty_message, currency)
+    ahead = frame.dropna(subset=[value]).assign(
+        day=lambda f: pd.to_datetime(f[date]), series="Forecast", low=lambda f: f[lower], high=lambda f: f[upper]
+    )[["day", value, "low", "high", "series"]]
+    lines = ahead
+    if actual is not None and not actual.empty:
+        before = actual.assign(day=lambda f: pd.to_datetime(f[actual_date]), series="Actual")
+        lines = pd.concat([before.rename(columns={actual_value: value})[["day", value, "series"]], ahead])
+    largest = float(pd.concat([pd.to_numeric(lines[value]), pd.to_numeric(ahead["high"])]).abs().max())
+    x = alt.X("day:T", title="Date (UTC)", axis=alt.Axis(format="%b %d", labelAngle=0, labelOverlap="parity"))
+    y_title = _axis_title(value_title, unit, currency)
+    band = (
+        alt.Chart(ahead)
+        .mark_area(opacity=0.25, color="#3b6ea5")
+        .encode(x=x, y=alt.Y("low:Q", title=y_title, axis=alt.Axis(format=_axis_format(unit, largest))), y2="high:Q")
+    )
+    line = (
+        alt.Chart(lines)
+        .mark_line(point=len(lines) < 40)
+        .encode(
+            x=x,
+            y=alt.Y(f"{value}:Q", title=y_title),
+            color=alt.Color("series:N", title=None, scale=alt.Scale(range=["#555555", "#3b6ea5"])),
+        )
+    )
+    chart = alt.layer(band, line).properties(width=WIDTH, height=HEIGHT)
+    return Figure(name, title, _finish(chart, title, subtitle), currency=currency)
+
+
 def compare_periods(
     current: float | None,
     previous: float | None,

@@ -25,6 +25,8 @@ alerts_app = typer.Typer(
     help="Alerts: evaluate, list, history, silences, validate, deploy to Databricks, score.", no_args_is_help=True
 )
 app.add_typer(alerts_app, name="alerts")
+ml_app = typer.Typer(help="Models: train, score, serve (src/hm_utils/ml/models/*.yml).", no_args_is_help=True)
+app.add_typer(ml_app, name="ml")
 
 EnvOption = Annotated[
     str | None, typer.Option("--env", "-e", help="Environment: local, dev, prod or ci (params/<env>.yml).")
@@ -194,6 +196,15 @@ def bench(
     alerts: Annotated[
         bool, typer.Option("--alerts", help="Instead: one evaluation cycle of every alert on 90 days of WORKSPACES.")
     ] = False,
+    ml: Annotated[
+        bool,
+        typer.Option(
+            "--ml",
+            help="Instead: train all models on the built local account, score, serve the failure predictor and "
+            "evaluate the champions on accounts of other seeds (--seed).",
+        ),
+    ] = False,
+    seed: Annotated[list[int] | None, typer.Option(help="With --ml: another seed to evaluate on (repeatable).")] = None,
     env: EnvOption = None,
     set_: SetOption = None,
 ) -> None:
@@ -202,6 +213,14 @@ def bench(
 
     if gold_totals:
         typer.echo(json.dumps(benchmark.gold_totals(_config(env, set_)), indent=2, sort_keys=True, default=str))
+        return
+    if ml:
+        from hm_utils.ml import bench as ml_bench
+
+        figures = ml_bench.run_ml_benchmark(
+            _config(env, set_), list(seed or []), progress=lambda m: typer.echo(m, err=True)
+        )
+        typer.echo(json.dumps(figures, indent=2, default=str))
         return
     if two_days:
         from hm_utils import consecutive_days
@@ -239,6 +258,66 @@ def bench(
         scale=scale, workspaces=workspaces, overrides=set_, progress=lambda m: typer.echo(m, err=True)
     )
     typer.echo(json.dumps(figures, indent=2) if as_json else benchmark.format_table(figures))
+
+
+@ml_app.command("train")
+def ml_train(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    model: Annotated[list[str] | None, typer.Option("--model", "-m", help="Only this model (repeatable).")] = None,
+) -> None:
+    """Build the feature tables from gold, train, evaluate against the baselines and register the models."""
+    from hm_utils.ml import training
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    results = training.run_training(get_spark(config), config, model)
+    typer.echo(training.summary(results).to_string(index=False))
+
+
+@ml_app.command("score")
+def ml_score(env: EnvOption = None, set_: SetOption = None) -> None:
+    """Score every champion into the prediction tables of the ML schema."""
+    from hm_utils.ml import scoring
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    for result in scoring.score_and_write(get_spark(config), config):
+        typer.echo(f"{result.model} v{result.version} -> {result.table}: {result.rows} rows ({result.seconds} s)")
+
+
+@ml_app.command("serve")
+def ml_serve(
+    model: Annotated[str, typer.Argument(help="Model name, e.g. job_failure_predictor.")],
+    env: EnvOption = None,
+    set_: SetOption = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: ml.serve_port).")] = None,
+) -> None:
+    """Run MLflow's model server for the model's champion (POST /invocations; Ctrl-C stops it)."""
+    import subprocess
+
+    from hm_utils.ml import catalog, serving, tracking
+
+    config = _config(env, set_)
+    catalog.get_model(model)
+    tracking.load_champion(config, model)
+    command = serving.server_command(config, model, port or int(config.get("ml.serve_port", 5055)))
+    typer.echo(" ".join(command), err=True)
+    raise typer.Exit(subprocess.call(command, env=serving.server_environment(config)))
+
+
+@ml_app.command("ui")
+def ml_ui(env: EnvOption = None, set_: SetOption = None, port: int = 5000) -> None:
+    """Browse runs, registered versions and aliases in the MLflow UI (local tracking store)."""
+    import subprocess
+
+    from hm_utils.ml import tracking
+
+    config = _config(env, set_)
+    uri = tracking.tracking_uri(config)
+    raise typer.Exit(
+        subprocess.call([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--port", str(port)])
+    )
 
 
 @app.command()

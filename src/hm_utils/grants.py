@@ -16,9 +16,11 @@ from hm_utils import io, privacy, tables
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 
-LAYERS = ("bronze", "silver", "gold", "semantic", "ops")
-# What the service principal does in each layer: read it, write tables, create views and functions.
+LAYERS = ("bronze", "silver", "gold", "semantic", "ops", "ml")
+# What the service principal does in each layer: read it, write tables, create views and functions (and
+# register models in the ML layer's schema, the Unity Catalog registry of hm_utils.ml).
 WRITER_PRIVILEGES = "use schema, select, modify, create table, create function, execute"
+MODEL_PRIVILEGES = "create model"
 READER_PRIVILEGES = "use schema, select, execute"  # metric views are selected, table functions executed
 
 
@@ -79,6 +81,7 @@ def grant_sections(config: Config) -> list[Section]:
         system = io.quote_identifier(str(config.get("source.system_catalog") or "system"))
         writes = [f"grant use catalog, create schema on catalog {catalog} to {principal}"]
         writes += [f"grant {WRITER_PRIVILEGES} on schema {_schema(config, la)} to {principal}" for la in LAYERS]
+        writes.append(f"grant {MODEL_PRIVILEGES} on schema {_schema(config, 'ml')} to {principal}")
         writes.append(f"grant use catalog on catalog {system} to {principal}")
         writes += [
             f"grant use schema, select on schema {system}.{io.quote_identifier(name)} to {principal}"

@@ -28,8 +28,9 @@ class LayerResult:
 
 
 def drop_layer_schemas(spark, config) -> None:
-    """Start from empty layers: drop every layer's schema (bronze's watermarks in ops included)."""
-    for layer in ("bronze", "silver", "gold", "semantic", "ops"):
+    """Start from empty layers: drop every layer's schema (bronze's watermarks in ops included, and the ML
+    layer's features and predictions, which describe the account they were built from)."""
+    for layer in ("bronze", "silver", "gold", "semantic", "ops", "ml"):
         spark.sql(f"drop schema if exists {config.catalog}.{config.require(f'schemas.{layer}')} cascade")
 
 

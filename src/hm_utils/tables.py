@@ -18,7 +18,7 @@ import yaml
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 
-LAYERS = ("source", "bronze", "silver", "gold", "ops")
+LAYERS = ("source", "bronze", "silver", "gold", "ops", "ml")
 _FIELDS = {"name", "system_table", "upstream", "primary_key", "incremental", "cluster_by", "comment"}
 
 

@@ -110,3 +110,29 @@ def test_compare_periods_handles_a_missing_previous_period():
     values = figure.spec()["datasets"][figure.spec()["data"]["name"]]
     assert [row["period"] for row in values] == ["Previous period", "This period"]
     assert charts.compare_periods(None, None, name="cmp", title="Spend", value_title="Spend").chart is None
+
+
+def test_forecast_shows_the_interval_as_a_band_after_the_actual_values():
+    ahead = pd.DataFrame(
+        {
+            "day": pd.date_range("2024-03-11", periods=3),
+            "value": [10.0, 12.0, 11.0],
+            "lo": [8.0, 9.0, 7.0],
+            "hi": [12.0, 15.0, 16.0],
+        }
+    )
+    actual = _daily().rename(columns={"cost": "spend"})
+    figure = charts.forecast(
+        ahead, "day", "value", "lo", "hi", actual=actual, actual_date="usage_date", actual_value="spend",
+        name="forecast", title="Spend forecast", value_title="Spend",
+    )  # fmt: skip
+    band, line = figure.spec()["layer"]
+    assert band["mark"]["type"] == "area" and band["encoding"]["y2"]["field"] == "high"
+    assert band["encoding"]["y"]["title"] == "Spend (USD)" and band["encoding"]["y"]["axis"]["format"].startswith("$")
+    datasets = figure.spec()["datasets"]
+    rows = {len(values) for values in datasets.values()}
+    assert rows == {3, 3 + len(actual)}, "the band covers the forecast days only; the line both series"
+    assert "Actual" in figure.svg() and "Forecast" in figure.svg()
+    assert (
+        charts.forecast(ahead.iloc[0:0], "day", "value", "lo", "hi", name="f", title="t", value_title="v").chart is None
+    )

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from hm_utils import config as config_module
-from hm_utils.reports import compute, cost, executive, reliability, security
+from hm_utils.reports import compute, cost, executive, models, reliability, security
+from hm_utils.reports.page import Period
 from hm_utils.semantic import assets
 
 
@@ -19,6 +20,7 @@ class _FakeReport:
 
     currency = "USD"
     history_start = date(2024, 1, 1)
+    period = Period(date(2026, 11, 1), date(2026, 11, 30))
 
     def __init__(self, results: dict[str, pd.DataFrame], metrics: dict[str, pd.DataFrame] | None = None) -> None:
         self.results = results
@@ -147,6 +149,70 @@ def test_security_page_turns_the_daily_signals_into_one_line_each():
     assert kpis["Failed-login bursts"].note == "1 distinct users"
 
 
+def test_models_page_shows_the_account_forecast_the_jobs_at_risk_and_models_below_their_baseline():
+    days = pd.to_datetime(["2026-12-01", "2026-12-02"])
+    forecast = pd.DataFrame(
+        {
+            "forecast_date": [*days, *days],
+            "workspace_id": ["account", "account", "1", "1"],
+            "forecast_list_cost": [100.0, 120.0, 60.0, 70.0],
+            "lower_list_cost": [80.0, 90.0, 50.0, 50.0],
+            "upper_list_cost": [130.0, 150.0, 70.0, 90.0],
+        }
+    )
+    risk = pd.DataFrame(
+        {"job_name": ["a", "b", "c"], "failure_probability": [0.1, 0.7, 0.3], "risk_band": ["low", "high", "medium"]}
+    )
+    quality = pd.DataFrame(
+        {
+            "model_name": ["cost_forecaster", "cost_forecaster", "job_failure_predictor"],
+            "model_version": ["1", "2", "1"],
+            "dataset": ["held out", "held out", "seed 7"],
+            "metric": ["mape", "mape", "auc_pr"],
+            "value": [0.2, 0.12345, 0.15],
+            "baseline_value": [0.1, 0.1, 0.04],
+            "beats_baseline": [False, False, True],
+            "evaluated_at": pd.to_datetime(["2026-11-01", "2026-11-20", "2026-11-25"]),
+            "days_since_evaluated": [29, 10, 5],
+        }
+    )
+    anomalies = pd.DataFrame(
+        {
+            "is_anomaly": [True, True],
+            "list_cost": [9.0, 8.0],
+            "expected_list_cost": [1.0, 2.0],
+            "excess_list_cost": [8.0, 6.0],
+        }
+    )
+    rep = _FakeReport({"forecast": forecast, "risk": risk, "quality": quality, "anomalies": anomalies})
+    data = models.gather(rep)
+    after = {"start_date": date(2026, 12, 1), "end_date": date(2026, 12, 30)}
+    assert rep.calls["forecast"][1] == after, "the forecast that continues the period"
+    assert rep.calls["risk"][1]["start_date"] == date(2026, 11, 24) and rep.calls["risk"][1]["end_date"] is None
+    assert rep.calls["quality"][1] == {"start_date": None, "end_date": None}, "every evaluation, however old"
+    daily = models.forecast_by_day(data)
+    assert list(daily["forecast_list_cost"]) == [50.0, 60.0], "the account series (priced), not account + workspace"
+    assert list(models.at_risk(data)["job_name"]) == ["b", "c"]
+    latest = models.latest_evaluations(data)
+    assert list(latest["model_version"]) == ["2", "1"], "the latest version per dataset, weaker models first"
+    assert list(latest["value_text"]) == ["0.123", "0.15"]
+    assert models.not_beating(data) == ["cost_forecaster"]
+    assert models.quality_note(data).startswith("cost_forecaster does not beat")
+    kpis = {k.label: k for k in models.kpis(data, rep)}
+    assert kpis["Forecast spend"].text == "$110.00" and "next 2 days" in kpis["Forecast spend"].note
+    assert (kpis["Jobs at high risk"].text, kpis["Unusual cost days"].text) == ("1", "2")
+    assert (kpis["Models beating their baseline"].text, kpis["Models beating their baseline"].tone) == ("1 of 2", "bad")
+    assert kpis["Oldest training"].text == "10 days ago"
+
+
+def test_models_page_without_any_model_run_says_so():
+    data = models.gather(_FakeReport({}))
+    assert models.forecast_by_day(data).empty and models.at_risk(data).empty
+    assert models.quality_note(data).startswith("No model has been evaluated yet")
+    kpis = {k.label: k for k in models.kpis(data, _FakeReport({}))}
+    assert kpis["Forecast spend"].note == "no forecast yet" and kpis["Models beating their baseline"].text == "–"
+
+
 def test_executive_drivers_are_filtered_by_type_and_priced():
     data = executive.ExecutiveData(**{name: pd.DataFrame() for name in executive.ExecutiveData.__dataclass_fields__})
     data.drivers = pd.DataFrame({"driver_type": ["job", "warehouse"], "list_cost": [10.0, 20.0]})
@@ -166,6 +232,10 @@ def test_executive_drivers_are_filtered_by_type_and_priced():
         (compute.ALL_PURPOSE_COLUMNS, "get_all_purpose_job_clusters"),
         (security.SENSITIVE_COLUMNS, "get_sensitive_table_access"),
         (executive.RELIABILITY_COLUMNS, "get_job_success_rate"),
+        (models.ANOMALY_COLUMNS, "get_cost_anomalies_ml"),
+        (models.RISK_COLUMNS, "get_job_failure_risk"),
+        (models.DURATION_COLUMNS, "get_duration_forecast"),
+        ({k: v for k, v in models.QUALITY_COLUMNS.items() if not k.endswith("_text")}, "get_ml_model_quality"),
     ],
 )
 def test_table_columns_are_columns_of_the_function_they_show(columns, function):

@@ -66,6 +66,14 @@ CONTRACT = {
     # silver and gold checks
     "quality": ["get_quality_gate_results", "get_data_freshness", "get_reconciliation_results"],
     "monitor": ["get_alert_history", "get_monitor_runs", "get_monitor_freshness"],  # the monitor's own runs and alerts
+    # predictions and evaluations of the ML layer (ml.pred_*, ml.model_evaluation)
+    "ml": [
+        "get_job_failure_risk",
+        "get_duration_forecast",
+        "get_cost_anomalies_ml",
+        "get_cost_forecast",
+        "get_ml_model_quality",
+    ],
 }
 DOMAINS = ("cost", "security", "performance", "reliability")  # functions over the account's activity
 ALL = sorted(name for names in CONTRACT.values() for name in names)
@@ -120,7 +128,9 @@ def test_function_text_follows_the_house_rules(name):
     assert not SQL_KEYWORDS.search(code), "lowercase keywords"
     assert not re.search(r"\b(spark_catalog|hm_gold|hm_silver|system\.\w+\.\w+)\b", code), "no table-name literals"
     assert not re.search(r"\blimit\s+[a-z_]", code), "LIMIT <parameter> is rejected by Spark: use row_number"
-    assert re.search(r"\{(gold|ops)\.\w+\}", code), "reads gold (ops for quality) through registry placeholders"
+    assert re.search(r"\{(gold|ops|ml)\.\w+\}", code), (
+        "reads gold (ops for quality, ml for models) through registry placeholders"
+    )
 
 
 def test_cost_functions_return_money_in_the_account_currency(specs):

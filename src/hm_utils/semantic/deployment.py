@@ -73,7 +73,7 @@ def deploy(spark: SparkSession, config: Config, run_id: str = "interactive") -> 
     began = time.perf_counter()
     schema = assets.semantic_schema(config)
     spark.sql(f"create schema if not exists {schema}")
-    _ensure_ops_tables(spark, config)
+    _ensure_read_tables(spark, config)
     report = DeployReport(schema=schema)
     state = _read_state(spark, config)
     wanted: dict[tuple[str, str], str] = {}
@@ -134,14 +134,16 @@ def deploy(spark: SparkSession, config: Config, run_id: str = "interactive") -> 
     return report
 
 
-def _ensure_ops_tables(spark: SparkSession, config: Config) -> None:
-    """Create the ops tables that functions read but later steps write (the run log, alert history),
-    so that a first deploy finds them."""
+def _ensure_read_tables(spark: SparkSession, config: Config) -> None:
+    """Create the tables that functions read but later steps write (the run log, alert history, the ML
+    layer's predictions and evaluations), so that a first deploy finds them and its functions answer empty."""
     from hm_utils import runlog
     from hm_utils.alerts.store import SparkStore
+    from hm_utils.ml import scoring
 
     runlog.ensure_table(spark, config)
     SparkStore(spark, config).ensure_tables()
+    scoring.ensure_output_tables(spark, config)
 
 
 def deploy_step(spark: SparkSession, config: Config, run_id: str) -> DeployReport:

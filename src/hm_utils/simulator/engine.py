@@ -31,7 +31,7 @@ from hm_utils.system_schema import SYSTEM_TABLES
 STAMP = "_simulation.json"
 # Bump when a change to the simulator changes its output: an account stamped with another version is
 # written again whole instead of being appended to.
-SIMULATOR_VERSION = 5
+SIMULATOR_VERSION = 6
 
 
 def simulate(out_dir: Path, options: SimulationOptions, append: bool = True) -> SimulationSummary:
