@@ -16,6 +16,7 @@ LAYER_STEPS: list[tuple[str, str, str]] = [
     ("bronze", "hm_utils.bronze", "ingest_all"),
     ("silver", "hm_utils.silver", "build_silver"),
     ("gold", "hm_utils.gold", "build_gold"),
+    ("monitoring", "hm_utils.monitoring", "run_step"),
     ("semantic", "hm_utils.semantic", "deploy_step"),
 ]
 
@@ -29,7 +30,7 @@ class LayerResult:
 
 def drop_layer_schemas(spark, config) -> None:
     """Start from empty layers: drop every layer's schema (bronze's watermarks in ops included)."""
-    for layer in ("bronze", "silver", "gold", "semantic", "ops"):
+    for layer in ("bronze", "silver", "gold", "monitoring", "semantic", "ops"):
         spark.sql(f"drop schema if exists {config.catalog}.{config.require(f'schemas.{layer}')} cascade")
 
 
