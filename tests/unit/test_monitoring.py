@@ -146,3 +146,20 @@ def test_databricks_monitor_requests_use_the_sdk_types(config):
     assert failed.output_data_type == T.StructField("output", T.LongType()).json() or json.loads(
         failed.output_data_type
     ) == json.loads(T.StructField("output", T.LongType()).json())
+
+
+def test_only_windows_whose_rows_or_declaration_changed_are_recomputed():
+    from hm_utils.monitoring import _changed
+
+    days = pd.to_datetime(["2026-11-01", "2026-11-02", "2026-11-03"])
+    previous = pd.DataFrame(
+        {"granularity": "1 day", "window_start": days, "fingerprint": ["a", "b", "c"], "monitor_version": 7}
+    )
+    same = previous.assign(window_end=days + pd.Timedelta(days=1))
+    assert _changed(same, previous, 7).empty
+    one_new = pd.concat([same, same.tail(1).assign(window_start=pd.Timestamp("2026-11-04"), fingerprint="d")])
+    one_new.loc[one_new.window_start == days[1], "fingerprint"] = "b2"
+    changed = _changed(one_new, previous, 7)
+    assert sorted(changed.window_start.dt.day) == [2, 4]
+    assert len(_changed(same, previous, 8)) == 3, "a new declaration recomputes every window"
+    assert list(_changed(same.head(2), previous, 7).window_start.dt.day) == [3], "a window without rows is removed"

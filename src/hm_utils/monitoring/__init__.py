@@ -280,13 +280,18 @@ def _drift_rows(monitor: Monitor, profiles: pd.DataFrame, changed: pd.DataFrame,
             if base is not None:
                 pairs.append(("BASELINE", base))
         for drift_type, base in pairs:
-            record = {k: row[k] for k in ("window", "granularity", *slice_of, "data_type")}
+            record = {k: row[k] for k in ("granularity", *slice_of, "data_type")}
+            record["window"] = _window(row["window"])
             record.update(monitor_version=version, drift_type=drift_type, **drift.drift_row(row, base))
-            record["window_cmp"] = base["window"] if drift_type == "CONSECUTIVE" else None
+            record["window_cmp"] = _window(base["window"]) if drift_type == "CONSECUTIVE" else None
             record["current_df"] = {name: _number(row.get(name)) for name in values}
             record["base_df"] = {name: _number(base.get(name)) for name in values}
             out.append(record)
     return out
+
+
+def _window(window: dict) -> dict:
+    return {edge: pd.Timestamp(window[edge]).to_pydatetime() for edge in ("start", "end")}
 
 
 def _number(value: Any) -> float | None:
@@ -357,7 +362,9 @@ def write_summaries(spark: SparkSession, config: Config) -> None:
     psi = float(config.get("monitoring.drift.psi_threshold", 0.25))
     pvalue = float(config.get("monitoring.drift.pvalue_threshold", 0.01))
     for monitor in load_monitors():
-        if not io.table_exists(spark, config, monitor.profile_key):
+        if not (
+            io.table_exists(spark, config, monitor.profile_key) and io.table_exists(spark, config, monitor.drift_key)
+        ):
             continue
         head = [F.lit(monitor.name).alias("monitor"), F.lit(monitor.table).alias("table_key")]
         window = [F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"), "granularity"]

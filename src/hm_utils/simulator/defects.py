@@ -13,7 +13,7 @@ gets its own defects and earlier ones never change. Catalogue (rare: about one r
 Table-level defects, one of each kind a week on a day fixed by the seed (so appended days agree):
 - late_source: a source stops delivering for LATE_SOURCE_HOURS; its rows of that period arrive when
   it recovers (:func:`late_source_outages`, applied by `latency.visible`);
-- volume_drop: VOLUME_DROP_SHARE of one table's rows of one day never arrive;
+- volume_drop: VOLUME_DROP_SHARE of one table's rows of one day never arrive (each table every 10 days);
 - distribution_shift: query.history's produced_rows of one day are SHIFT_FACTOR times larger.
 Usage defects are drawn from rows without a job id, so job incidents (and their costs) stay intact.
 """
@@ -58,10 +58,12 @@ _EVENT_COLUMNS = {
 }
 
 
-def _weekly_days(options: SimulationOptions, kind: str, first_day: int, last_day: int) -> list[int]:
-    """Days (since the epoch) of a weekly table defect: same weekday every week, fixed by the seed."""
-    phase = stable_int(kind, options.seed) % 7
-    return [day for day in range(first_day, last_day + 1) if (day - phase) % 7 == 0]
+def _weekly_days(
+    options: SimulationOptions, kind: str, first_day: int, last_day: int, period: int = 7, salt: str = ""
+) -> list[int]:
+    """Days (since the epoch) of a periodic table defect, fixed by the seed."""
+    phase = stable_int(kind, salt, options.seed) % period
+    return [day for day in range(first_day, last_day + 1) if (day - phase) % period == 0]
 
 
 def late_source_outages(options: SimulationOptions, window: Window) -> list[tuple[str, int, int]]:
@@ -84,8 +86,14 @@ def _table_defects(options: SimulationOptions, tables: dict[str, pa.Table], wind
         if _new_in_window(window, start) and start >= window.start_us:
             note(table, "late_source", "delivery_outage", f"{_iso(start)}/{_iso(end)}",
                  f"no rows delivered for {LATE_SOURCE_HOURS} h; that period's rows arrive when it recovers")  # fmt: skip
-    for day in _weekly_days(options, "volume_drop", window.first_day, window.last_day):
-        key = VOLUME_DROP_TABLES[(day // 7) % len(VOLUME_DROP_TABLES)]
+    drops = [
+        (day, key)
+        for key in VOLUME_DROP_TABLES  # every 10 days: a table's drops fall on changing weekdays, so the
+        for day in _weekly_days(
+            options, "volume_drop", window.first_day, window.last_day, 10, key
+        )  # weekday history stays clean
+    ]
+    for day, key in sorted(drops):
         table = tables[key]
         event = table[_EVENT_COLUMNS[key]].cast(pa.int64()).to_numpy(zero_copy_only=False)
         lost = (event // US_PER_DAY == day) & (unit_hash(event, stable_int("volume_drop", key)) < VOLUME_DROP_SHARE)
