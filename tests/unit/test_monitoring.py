@@ -124,6 +124,8 @@ def test_completeness_flags_a_complete_day_far_under_its_weekday_history_and_not
     assert list(flagged.day) == [dropped.date()]
     assert frame.iloc[-1].status == "incomplete_day"
     assert set(frame[frame.day != dropped.date()].status) <= {"ok", "incomplete_day"}  # weekends are not drops
+    sparse = freshness.completeness_status(volume / 100, NOW, latency=4, drop=0.5, spike=3.0, days=14)
+    assert "volume_drop" not in set(sparse.status), "too few rows a day to judge"
 
 
 def test_databricks_monitor_requests_use_the_sdk_types(config):

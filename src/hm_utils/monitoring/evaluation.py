@@ -11,6 +11,7 @@ from pyspark.sql import SparkSession
 
 from hm_utils import clock, io, sources, tables
 from hm_utils.config import Config
+from hm_utils.monitoring import freshness as freshness_module
 
 SCORED = ("late_source", "volume_drop", "distribution_shift", "schema_drift")
 
@@ -52,8 +53,9 @@ def score(spark: SparkSession, config: Config) -> tuple[pd.DataFrame, pd.DataFra
         flagged, by, note = False, "", ""
         if defect.defect_type == "late_source":
             start, end = (datetime.fromisoformat(part) for part in defect.key_value.split("/"))
-            if not start <= now < end:
-                note = "outage over before the snapshot: its rows had arrived (not observable in one snapshot)"
+            due = start + timedelta(hours=freshness_module.latency_hours(config, key) + 1)
+            if not due <= now < end:
+                note = "not overdue at the snapshot (over before it, or begun within the table's latency)"
             else:
                 mine = freshness[freshness.table_key == key]
                 flagged = bool(len(mine) and mine.status.iloc[0] in ("late", "stale"))
@@ -61,8 +63,9 @@ def score(spark: SparkSession, config: Config) -> tuple[pd.DataFrame, pd.DataFra
                 explained_late.add(key)
         elif defect.defect_type == "volume_drop":
             day = pd.Timestamp(defect.key_value).date()
-            if day not in checked_days:
-                note = "day outside the completeness window"
+            checked = completeness[(completeness.table_key == key) & (pd.to_datetime(completeness.day).dt.date == day)]
+            if day not in checked_days or checked.empty or checked.status.iloc[0] in ("no_history", "incomplete_day"):
+                note = "no verdict possible: outside the window, no same weekday before it, or still arriving"
             else:
                 mine = completeness[(completeness.table_key == key) & (pd.to_datetime(completeness.day).dt.date == day)]
                 status = mine.status.iloc[0] if len(mine) else "missing"

@@ -7,8 +7,8 @@ pandas (:func:`freshness_status`, :func:`completeness_status`), unit tested with
 - expected interval = the 95th percentile of the gaps between consecutive hours with data (learned);
   expected next update = last data time + expected interval + the source's stated delivery latency
   (`monitoring.latency_hours`); `late` past it, `stale` (critical) a day past it;
-- expected daily volume = the median of the same weekday over the previous four weeks (else the
-  previous seven days); a complete day under `monitoring.volume_drop_ratio` of it is a `volume_drop`
+- expected daily volume = the median of the same weekday over the previous four weeks (no verdict without
+  one, or under `monitoring.min_expected_rows` a day); a complete day under `monitoring.volume_drop_ratio` of it is a `volume_drop`
   (critical), over `monitoring.volume_spike_ratio` a `volume_spike`.
 """
 
@@ -41,9 +41,10 @@ def time_column(config: Config, key: str) -> str | None:
 
 
 def monitored_tables(config: Config) -> list[tuple[str, str]]:
-    """(key, time column) of every source and layer table that has one."""
+    """(key, time column) of every source and layer table that has one. SCD2 definition histories (dated by
+    change_time) change when someone edits a job or cluster, not on a schedule: no freshness or volume to expect."""
     keys = [k for layer in ("source", "bronze", "silver", "gold") for k in tables.keys(config, layer)]
-    return [(key, column) for key in keys if (column := time_column(config, key))]
+    return [(key, column) for key in keys if (column := time_column(config, key)) and column != "change_time"]
 
 
 def latency_hours(config: Config, key: str) -> float:
@@ -109,7 +110,7 @@ def freshness_status(hours: pd.Series, last_data_time, now: datetime, latency: f
 
 
 def completeness_status(
-    daily: pd.Series, now: datetime, latency: float, drop: float, spike: float, days: int
+    daily: pd.Series, now: datetime, latency: float, drop: float, spike: float, days: int, min_rows: float = 50
 ) -> pd.DataFrame:
     """Expected vs actual rows for each of the last `days` days of one table (`daily`: rows by date)."""
     daily = daily.copy()
@@ -125,11 +126,8 @@ def completeness_status(
         same_weekday = [
             series.get(day - pd.Timedelta(weeks=k)) for k in range(1, 5) if day - pd.Timedelta(weeks=k) >= first_data
         ]
-        previous = [
-            series.get(day - pd.Timedelta(days=k)) for k in range(1, 8) if day - pd.Timedelta(days=k) >= first_data
-        ]
-        basis = same_weekday if len(same_weekday) >= 2 else previous
-        expected = float(np.median(basis)) if basis else None
+        # weekdays and weekends differ: without the same weekday in the history there is no verdict
+        expected = float(np.median(same_weekday)) if same_weekday else None
         actual = float(series.get(day, 0.0))
         complete = day + pd.Timedelta(days=1) + pd.Timedelta(hours=latency) <= pd.Timestamp(now)
         ratio = actual / expected if expected else None
@@ -138,6 +136,8 @@ def completeness_status(
             status, severity = "incomplete_day", "info"
         elif expected is None:
             status, severity = "no_history", "info"
+        elif expected < min_rows:  # a handful of rows a day (definitions, sparse events): counts say nothing
+            status, severity = "low_volume", "ok"
         elif ratio < drop:
             status, severity = "volume_drop", "critical"
         elif ratio > spike:
@@ -167,7 +167,7 @@ def assess(spark: SparkSession, config: Config, run_id: str) -> tuple[pd.DataFra
         daily = hourly.assign(day=pd.to_datetime(hourly.hour).dt.normalize()).groupby("day").rows.sum()
         frame = completeness_status(
             daily, now, latency, float(config.get("monitoring.volume_drop_ratio", 0.5)),
-            float(config.get("monitoring.volume_spike_ratio", 3.0)), days,
+            float(config.get("monitoring.volume_spike_ratio", 3.0)), days, float(config.get("monitoring.min_expected_rows", 50)),
         )  # fmt: skip
         if len(frame):
             complete_parts.append(frame.assign(table_key=key, layer=spec.layer))

@@ -29,4 +29,4 @@ return
       when s.metric rlike '(?i)(mae|mse|rmse|mape|error|loss)' then s.value < s.baseline_value
       else s.value > s.baseline_value end as beats_baseline
   from scores as s
-  order by coalesce(cast(s.beats_baseline as int), 2), s.model_name, s.start_time desc, s.metric
+  order by coalesce(cast(beats_baseline as int), 2), model_name, evaluated_at desc, metric

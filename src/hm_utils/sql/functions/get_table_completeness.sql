@@ -9,10 +9,10 @@ returns table (
   layer string comment 'source, bronze, silver or gold.',
   day date comment 'UTC day of the rows (by the table time column).',
   actual_rows bigint comment 'Rows dated that day.',
-  expected_rows double comment 'Rows expected: median of the same weekday over the previous four weeks (else the previous seven days).',
+  expected_rows double comment 'Rows expected: median of the same weekday over the previous four weeks (NULL without one).',
   volume_ratio double comment 'actual_rows / expected_rows; 1 = as usual.',
   is_complete_day boolean comment 'False while the day rows may still arrive (the day plus the source latency has not passed).',
-  status string comment 'ok, volume_drop, volume_spike, incomplete_day (still arriving) or no_history.',
+  status string comment 'ok, volume_drop, volume_spike, incomplete_day (still arriving), low_volume (too few rows a day to judge) or no_history.',
   severity string comment 'ok, info, warning (spike) or critical (drop).'
 )
 comment 'Expected vs actual rows per table and day for every system table and layer table, the completeness check of Databricks data-quality monitoring: a day far under its usual volume lost data. BEST FOR: "did every table get its usual volume?", "row counts per day of query history", "which days are incomplete?". NOT FOR: lateness of the newest data (get_late_tables), rows rejected by quality rules (get_quarantine_summary). Issues first, then by table and day.'
