@@ -309,7 +309,7 @@ def test_the_metric_view_select_works_in_plain_sql(account, spark, config):
 def test_every_genie_example_answers_on_its_asset(account, spark, config, domain):
     """Each example runs and returns rows on the simulated account: an empty answer teaches Genie nothing.
     Examples about trained models (`requires_models`) run here with no model trained (tests/integration/
-    test_monitoring.py runs them with one); examples whose healthy answer is "nothing" (`empty_when` says
+    test_monitoring_account.py runs them with one); examples whose healthy answer is "nothing" (`empty_when` says
     when) must run but may be empty."""
     empty = [
         example["question"]
