@@ -1,5 +1,5 @@
 """Shared fixtures: the `ci` config, one local engine for the whole session, a simulated account built once
-through every pipeline layer (bronze → silver → gold → semantic), and its report site published once.
+through every pipeline layer (bronze → silver → gold → semantic → monitoring), and its report site published once.
 
 A test that uses the engine (the `spark` or `account` fixture) or lives in tests/integration is marked `engine`
 here, so `pytest -m "not engine"` runs exactly the tests that start no engine; tests/unit/conftest.py refuses the
@@ -50,7 +50,7 @@ def spark(config):
 def account(spark, config):
     """The ci simulated account, simulated and built through every layer once per session.
 
-    Returns each layer's report by layer name (bronze, silver, gold, semantic). The layers start empty:
+    Returns each layer's report by layer name (bronze, silver, gold, semantic, monitoring). The layers start empty:
     bronze is incremental, so what an earlier day's session ingested would outlive a new simulation.
     """
     from hm_utils import layers, simulation

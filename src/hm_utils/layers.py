@@ -17,6 +17,7 @@ LAYER_STEPS: list[tuple[str, str, str]] = [
     ("silver", "hm_utils.silver", "build_silver"),
     ("gold", "hm_utils.gold", "build_gold"),
     ("semantic", "hm_utils.semantic", "deploy_step"),
+    ("monitoring", "hm_utils.monitoring", "run_step"),
 ]
 
 
@@ -29,7 +30,7 @@ class LayerResult:
 
 def drop_layer_schemas(spark, config) -> None:
     """Start from empty layers: drop every layer's schema (bronze's watermarks in ops included)."""
-    for layer in ("bronze", "silver", "gold", "semantic", "ops"):
+    for layer in ("bronze", "silver", "gold", "monitoring", "semantic", "ops"):
         spark.sql(f"drop schema if exists {config.catalog}.{config.require(f'schemas.{layer}')} cascade")
 
 

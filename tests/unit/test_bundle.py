@@ -75,7 +75,7 @@ def test_the_main_job_is_daily_serverless_and_passes_what_papermill_passes():
     assert job["max_concurrent_runs"] == 1
     assert not any("job_cluster_key" in task or "existing_cluster_id" in task for task in job["tasks"])
     assert [p["name"] for p in job["parameters"]] == ["env", "overrides", "run_id"]  # hm run's notebook parameters
-    assert {task["task_key"] for task in job["tasks"]} == {"bronze", "silver", "gold", "semantic", "alerts", "report"}
+    assert {task["task_key"] for task in job["tasks"]} == {"bronze", "silver", "gold", "semantic", "monitoring", "alerts", "report"}
 
 
 def test_overrides_parameter_sets_the_config_from_the_variables():
@@ -290,7 +290,7 @@ def test_the_frequent_alert_job_runs_the_alerts_notebook_every_15_minutes():
     assert job["timeout_seconds"] < 15 * 60  # a cycle never overlaps the next
     pipeline = _committed()["resources/hm_pipeline.job.yml"]["resources"]["jobs"]["hm_pipeline"]
     after = {task["task_key"]: [d["task_key"] for d in task.get("depends_on", [])] for task in pipeline["tasks"]}
-    assert after["alerts"] == ["semantic"] and after["report"] == ["alerts"]
+    assert after["monitoring"] == ["semantic"] and after["alerts"] == ["monitoring"] and after["report"] == ["alerts"]
 
 
 def test_deploying_alerts_needs_the_targets_warehouse():

@@ -135,13 +135,14 @@ def deploy(spark: SparkSession, config: Config, run_id: str = "interactive") -> 
 
 
 def _ensure_ops_tables(spark: SparkSession, config: Config) -> None:
-    """Create the ops tables that functions read but later steps write (the run log, alert history),
-    so that a first deploy finds them."""
-    from hm_utils import runlog
+    """Create the ops tables that functions read but later steps write (the run log, alert history,
+    monitoring results), so that a first deploy finds them."""
+    from hm_utils import monitoring, runlog
     from hm_utils.alerts.store import SparkStore
 
     runlog.ensure_table(spark, config)
     SparkStore(spark, config).ensure_tables()
+    monitoring.ensure_tables(spark, config)
 
 
 def deploy_step(spark: SparkSession, config: Config, run_id: str) -> DeployReport:
