@@ -29,7 +29,15 @@ def empty_site(account, config, tmp_path_factory):
 
 def test_every_report_renders_an_empty_period_and_says_so(empty_site):
     result, said = empty_site
-    assert [run.page for run in result.reports] == ["index", "cost", "reliability", "compute", "security", "alerts"]
+    assert [run.page for run in result.reports] == [
+        "index",
+        "cost",
+        "reliability",
+        "compute",
+        "security",
+        "quality",
+        "alerts",
+    ]
     assert NBCONVERT_NOTE not in said, "an explicit renderer is not a fallback: nothing to say"
     for run in result.reports:
         html = (Path(result.site) / f"{run.page}.html").read_text()

@@ -75,7 +75,15 @@ def test_the_main_job_is_daily_serverless_and_passes_what_papermill_passes():
     assert job["max_concurrent_runs"] == 1
     assert not any("job_cluster_key" in task or "existing_cluster_id" in task for task in job["tasks"])
     assert [p["name"] for p in job["parameters"]] == ["env", "overrides", "run_id"]  # hm run's notebook parameters
-    assert {task["task_key"] for task in job["tasks"]} == {"bronze", "silver", "gold", "semantic", "monitoring", "alerts", "report"}
+    assert {task["task_key"] for task in job["tasks"]} == {
+        "bronze",
+        "silver",
+        "gold",
+        "semantic",
+        "monitoring",
+        "alerts",
+        "report",
+    }
 
 
 def test_overrides_parameter_sets_the_config_from_the_variables():
