@@ -278,10 +278,13 @@ def test_a_changed_signature_redeploys(spark, config, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", assets.metric_view_names())
 def test_every_metric_view_answers_all_its_measures(account, spark, config, name):
+    """With rows, except a view over the MLflow runs: no model is trained on the test account
+    (test_monitoring_account.py asks those views with a trained model)."""
     spec = assets.metric_view_spec(config, name)
     dims, measures = assets.metric_view_fields(spec)
     frame = semantic.metric(name, measures, [dims[0]], spark=spark, config=config)
-    assert list(frame.columns) == [dims[0], *measures] and len(frame) > 0
+    over_models = spec["source"] == tables.full_name(config, "ops.mlflow_runs")
+    assert list(frame.columns) == [dims[0], *measures] and (len(frame) > 0 or over_models)
 
 
 def test_metric_views_see_the_incidents(account, spark, config, truth):

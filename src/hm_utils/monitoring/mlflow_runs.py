@@ -1,11 +1,16 @@
 """The MLflow runs of the kit's models as a table (`ops.mlflow_runs`), so the semantic layer can answer MLOps
 questions in SQL: one row per run with its model, status, times, metrics and parameters.
 
-Reads the tracking store at `monitoring.mlflow_tracking_uri` (default: `<engine home>/mlruns`); with no store
-or no runs the table is written empty, so the MLOps functions answer "no models yet" instead of failing.
+Reads the tracking store at `monitoring.mlflow_tracking_uri` (default: the SQLite store
+`<paths.home>/mlflow/mlflow.db` locally, where the kit's models are tracked; the workspace's tracking server on
+Databricks); with no store or no runs the table is written empty, so the MLOps functions answer "no models yet"
+instead of failing. (MLflow 3 refuses the file-system store, so a local store is a database.)
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 from pyspark.sql import SparkSession
@@ -22,17 +27,18 @@ SCHEMA = (
 
 
 def tracking_uri(config: Config) -> str:
-    return str(config.get("monitoring.mlflow_tracking_uri") or (config.home / "mlruns").resolve().as_uri())
+    configured = config.get("monitoring.mlflow_tracking_uri")
+    if configured:
+        return str(configured)
+    if config.is_local:
+        return f"sqlite:///{(config.home / 'mlflow' / 'mlflow.db').resolve()}"
+    return "databricks"
 
 
 def runs_frame(uri: str) -> pd.DataFrame:
     """Every run of every experiment in the store at `uri` (an empty frame when there is no store)."""
-    if uri.startswith("file:"):
-        from pathlib import Path
-        from urllib.parse import urlparse
-
-        if not Path(urlparse(uri).path).is_dir():
-            return pd.DataFrame()
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        return pd.DataFrame()  # no model trained yet: never create an empty store here
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=uri)
@@ -47,14 +53,19 @@ def runs_frame(uri: str) -> pd.DataFrame:
                     "run_id": run.info.run_id,
                     "run_name": run.info.run_name,
                     "status": run.info.status,
-                    "start_time": pd.to_datetime(run.info.start_time, unit="ms"),
-                    "end_time": pd.to_datetime(run.info.end_time, unit="ms") if run.info.end_time else None,
+                    "start_time": _utc(run.info.start_time),
+                    "end_time": _utc(run.info.end_time),
                     "metrics": {k: float(v) for k, v in run.data.metrics.items()},
                     "params": dict(run.data.params),
                     "tags": {k: v for k, v in tags.items() if not k.startswith("mlflow.")},
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _utc(milliseconds: int | None) -> datetime | None:
+    """An MLflow time (epoch milliseconds) as an aware UTC datetime, which Spark takes as it is."""
+    return None if milliseconds is None else datetime.fromtimestamp(milliseconds / 1000, tz=timezone.utc)
 
 
 def export_runs(spark: SparkSession, config: Config) -> int:
