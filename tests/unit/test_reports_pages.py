@@ -165,6 +165,7 @@ def test_quality_page_counts_what_is_wrong_and_says_when_no_model_was_trained():
                     "rule": ["r1", "r2", "r1"],
                     "quarantine_date": [date(2024, 1, 1)] * 3,
                     "quarantined_rows": [2, 3, 4],
+                    "runs": [1, 1, 1],
                 }
             ),
             "drift": pd.DataFrame({"table_key": ["t", "t", "t"], "column_name": ["c1", "c1", "c2"]}),
@@ -174,10 +175,10 @@ def test_quality_page_counts_what_is_wrong_and_says_when_no_model_was_trained():
     data = quality.gather(rep)
     assert rep.calls["gates"][1] == {"start_date": None, "end_date": None}, "the latest validation, whenever it ran"
     assert rep.where == {"drift_type": "BASELINE", "granularity": "1 day"}
-    assert sorted(zip(data.quarantine["table_key"], data.quarantine["quarantined_rows"], strict=True)) == [
-        ("x", 5),
-        ("y", 4),
-    ]
+    rows = list(
+        zip(data.quarantine["table_key"], data.quarantine["rule"], data.quarantine["quarantined_rows"], strict=True)
+    )
+    assert rows == [("y", "r1", 4), ("x", "r2", 3), ("x", "r1", 2)], "by table and rule, most rows first"
     kpis = {k.label: k for k in quality.kpis(data)}
     assert kpis["Late or stale tables"].text == "2" and kpis["Late or stale tables"].note == "1 critical, of 3 checked"
     assert kpis["Failed quality gates"].text == "1" and kpis["Failed quality gates"].tone == "bad"
@@ -226,6 +227,7 @@ def test_executive_drivers_are_filtered_by_type_and_priced():
         (quality.EVALUATION_COLUMNS, "get_model_evaluations"),
         (quality.RUN_COLUMNS, "get_monitor_runs"),
         (quality.HEALTH_COLUMNS, "get_pipeline_run_health"),
+        ({k: v for k, v in quality.QUARANTINE_COLUMNS.items() if k != "last_day"}, "get_quarantine_summary"),
     ],
 )
 def test_table_columns_are_columns_of_the_function_they_show(columns, function):

@@ -41,7 +41,10 @@ EVALUATION_COLUMNS = {
 RUN_COLUMNS = {
     "started_at": ("Started", "datetime"), "run_id": ("Run", "text"), "step": ("Step", "text"),
     "status": ("Status", "text"), "seconds": ("Took", "duration"), "baseline_seconds": ("Usually", "duration"),
-    "error": ("Error", "text"),
+}  # fmt: skip
+QUARANTINE_COLUMNS = {
+    "table_key": ("Table", "text"), "rule": ("Rule", "text"), "quarantined_rows": ("Rows", "count"),
+    "runs": ("Runs", "count"), "last_day": ("Last", "date"),
 }  # fmt: skip
 HEALTH_COLUMNS = {
     "run_id": ("Run", "text"), "tables_ingested": ("Tables ingested", "count"),
@@ -50,6 +53,7 @@ HEALTH_COLUMNS = {
     "windows_profiled": ("Windows profiled", "count"),
 }  # fmt: skip
 NOT_FRESH = ("late", "stale", "no_data")
+# A failed step's error text stays in get_monitor_runs (its detail): the page counts and lists the failures.
 
 
 @dataclass
@@ -92,7 +96,7 @@ def gather(rep) -> QualityData:
     return QualityData(
         freshness=r["freshness"],
         gates=r["gates"],
-        quarantine=quarantine_per_day(r["quarantine"]),
+        quarantine=quarantine_by_rule(r["quarantine"]),
         volume_drops=r["volume_drops"],
         drift=r["drift"],
         drift_map=drift_map,
@@ -102,12 +106,15 @@ def gather(rep) -> QualityData:
     )
 
 
-def quarantine_per_day(summary: pd.DataFrame) -> pd.DataFrame:
-    """Quarantined rows per day and table (for a stacked chart)."""
-    columns = ["quarantine_date", "table_key", "quarantined_rows"]
+def quarantine_by_rule(summary: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows per table and rule over every run, most first."""
+    columns = ["table_key", "rule", "quarantined_rows", "runs", "last_day"]
     if summary.empty:
         return pd.DataFrame(columns=columns)
-    return summary.groupby(["quarantine_date", "table_key"], as_index=False)["quarantined_rows"].sum()[columns]
+    frame = summary.groupby(["table_key", "rule"], as_index=False).agg(
+        quarantined_rows=("quarantined_rows", "sum"), runs=("runs", "sum"), last_day=("quarantine_date", "max")
+    )
+    return frame.sort_values(["quarantined_rows", "table_key"], ascending=[False, True], ignore_index=True)[columns]
 
 
 def not_fresh(freshness: pd.DataFrame) -> pd.DataFrame:
