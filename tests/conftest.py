@@ -1,5 +1,5 @@
 """Shared fixtures: the `ci` config, one local engine for the whole session, a simulated account built once
-through every pipeline layer (bronze → silver → gold → semantic → ML models), and its report site published once.
+through every pipeline layer (bronze → silver → gold → semantic → monitoring → ML models), and its report site published once.
 
 A test that uses the engine (the `spark` or `account` fixture) or lives in tests/integration is marked `engine`
 here, so `pytest -m "not engine"` runs exactly the tests that start no engine; tests/unit/conftest.py refuses the
@@ -8,6 +8,7 @@ engine outright.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -52,14 +53,16 @@ def account(spark, config):
     trained and scored as the main job's ml_train and ml_score steps do (the semantic functions over the
     predictions answer from then on).
 
-    Returns each layer's report by layer name (bronze, silver, gold, semantic), the training results under
-    `ml_train` and the scoring results under `ml_score`. The layers start empty: bronze is incremental, so what
-    an earlier day's session ingested would outlive a new simulation.
+    Returns each layer's report by layer name (bronze, silver, gold, semantic, monitoring), the training results
+    under `ml_train` and the scoring results under `ml_score`. The layers start empty, and so does the MLflow store:
+    bronze is incremental, so what an earlier day's session ingested would outlive a new simulation, and models
+    registered by an earlier session would be champions to beat.
     """
     from hm_utils import layers, simulation
-    from hm_utils.ml import scoring, training
+    from hm_utils.ml import scoring, tracking, training
 
     layers.drop_layer_schemas(spark, config)
+    shutil.rmtree(tracking.local_folder(config), ignore_errors=True)
     simulation.run_simulation(config, simulation.options_from_config(config), spark=spark)
     built = {result.layer: result.report for result in layers.build_layers(spark, config, "test-build")}
     built["ml_train"] = training.run_training(spark, config)

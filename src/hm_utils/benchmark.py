@@ -105,7 +105,7 @@ def run_benchmark(
     options = simulation.options_from_config(
         config,
         workspaces=workspaces,
-        days=1,
+        days=2,  # the simulation's days run up to its end's day: `day` whole, and none of the next
         scale=scale,
         end=datetime.combine(day + timedelta(days=1), datetime.min.time()),
         defects=True,

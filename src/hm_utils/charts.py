@@ -279,3 +279,40 @@ def compare_periods(
         .properties(width=WIDTH - 200, height=70)
     )
     return Figure(name, title, _finish(chart, title, None), currency=currency)
+
+
+def heatmap(
+    frame: pd.DataFrame | None,
+    row: str,
+    column: str,
+    value: str,
+    *,
+    name: str,
+    title: str,
+    row_title: str,
+    column_title: str,
+    value_title: str,
+    unit: str = "decimal",
+    subtitle: str | None = None,
+    empty_message: str = "No data in this period.",
+) -> Figure:
+    """One cell per (`row`, `column`) coloured by `value` (darker = larger), e.g. drift over tables x columns."""
+    if _empty(frame, value):
+        return Figure(name, title, None, empty_message)
+    data = frame.dropna(subset=[value])
+    chart = (
+        alt.Chart(data)
+        .mark_rect()
+        .encode(
+            y=alt.Y(f"{row}:N", title=row_title, axis=alt.Axis(labelLimit=260)),
+            x=alt.X(f"{column}:N", title=column_title, axis=alt.Axis(labelAngle=-40, labelLimit=160)),
+            color=alt.Color(
+                f"{value}:Q",
+                title=_axis_title(value_title, unit, "USD"),
+                scale=alt.Scale(scheme="orangered"),
+                legend=alt.Legend(format=UNITS[unit][0]),
+            ),
+        )
+        .properties(width=max(200, 22 * data[column].nunique()), height=max(60, 22 * data[row].nunique()))
+    )
+    return Figure(name, title, _finish(chart, title, subtitle))

@@ -732,3 +732,51 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+monitor_app = typer.Typer(help="Data profiling monitors, freshness and completeness.", no_args_is_help=True)
+app.add_typer(monitor_app, name="monitor")
+
+
+@monitor_app.command("run")
+def monitor_run(
+    env: EnvOption = None,
+    set_: SetOption = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="Run only this monitor (repeatable).")] = None,
+    databricks: Annotated[
+        bool, typer.Option("--databricks", help="Instead: create the monitors in the workspace (quality_monitors API).")
+    ] = False,
+) -> None:
+    """Profile and drift of every declared monitor (only windows with new data), then freshness and completeness."""
+    import time
+
+    from hm_utils import monitoring
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    if databricks:
+        from databricks.sdk import WorkspaceClient
+
+        from hm_utils.monitoring import databricks as databricks_monitors
+
+        created = databricks_monitors.create_monitors(WorkspaceClient(), config)
+        typer.echo(f"created {len(created)} monitors: {', '.join(created)}")
+        return
+    spark = get_spark(config)
+    started = time.perf_counter()
+    report = monitoring.run_monitors(spark, config, "cli", only) if only else monitoring.run_step(spark, config, "cli")
+    typer.echo(report.frame().to_string(index=False))
+    typer.echo(f"{report.summary()} in {time.perf_counter() - started:.1f} s")
+
+
+@monitor_app.command("score")
+def monitor_score(env: EnvOption = None, set_: SetOption = None) -> None:
+    """Which output flagged each injected table defect, and critical flags no defect explains (simulated source)."""
+    from hm_utils.monitoring import evaluation
+    from hm_utils.spark import get_spark
+
+    config = _config(env, set_)
+    defects, unexplained = evaluation.score(get_spark(config), config)
+    typer.echo(defects.to_string(index=False) if len(defects) else "no table defects in the ground truth")
+    typer.echo(f"\nflags no defect explains ({len(unexplained)}):")
+    typer.echo(unexplained.to_string(index=False) if len(unexplained) else "  none")

@@ -16,7 +16,7 @@ from hm_utils import io, privacy, tables
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 
-LAYERS = ("bronze", "silver", "gold", "semantic", "ops", "ml")
+LAYERS = ("bronze", "silver", "gold", "semantic", "monitoring", "ops", "ml")
 # What the service principal does in each layer: read it, write tables, create views and functions (and
 # register models in the ML layer's schema, the Unity Catalog registry of hm_utils.ml).
 WRITER_PRIVILEGES = "use schema, select, modify, create table, create function, execute"
@@ -71,11 +71,11 @@ def grant_sections(config: Config) -> list[Section]:
     analyst_grants = []
     for group in analysts:
         analyst_grants.append(f"grant use catalog on catalog {catalog} to {_principal(group)}")
-        for layer in ("gold", "semantic"):
+        for layer in ("gold", "semantic", "monitoring"):  # monitoring: the <table>_profile/_drift_metrics tables
             analyst_grants.append(
                 f"grant {READER_PRIVILEGES} on schema {_schema(config, layer)} to {_principal(group)}"
             )
-    sections.append(Section("analysts: gold and the semantic layer", analyst_grants))
+    sections.append(Section("analysts: gold, the semantic layer and the monitors' tables", analyst_grants))
     if writer:
         principal = _principal(str(writer))
         system = io.quote_identifier(str(config.get("source.system_catalog") or "system"))

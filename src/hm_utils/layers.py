@@ -17,6 +17,7 @@ LAYER_STEPS: list[tuple[str, str, str]] = [
     ("silver", "hm_utils.silver", "build_silver"),
     ("gold", "hm_utils.gold", "build_gold"),
     ("semantic", "hm_utils.semantic", "deploy_step"),
+    ("monitoring", "hm_utils.monitoring", "run_step"),
 ]
 
 
@@ -30,7 +31,7 @@ class LayerResult:
 def drop_layer_schemas(spark, config) -> None:
     """Start from empty layers: drop every layer's schema (bronze's watermarks in ops included, and the ML
     layer's features and predictions, which describe the account they were built from)."""
-    for layer in ("bronze", "silver", "gold", "semantic", "ops", "ml"):
+    for layer in ("bronze", "silver", "gold", "monitoring", "semantic", "ops", "ml"):
         spark.sql(f"drop schema if exists {config.catalog}.{config.require(f'schemas.{layer}')} cascade")
 
 

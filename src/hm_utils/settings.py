@@ -35,6 +35,8 @@ OPEN_MAPS = (
     "alerts.routing.teams",
     "alerts.severity_channels",
     "alerts.databricks.destinations",
+    "monitoring.time_columns",
+    "monitoring.latency_hours",
 )
 
 
@@ -91,6 +93,13 @@ RANGES = {
     "alerts.delivery.attempts_per_run": Range(1),
     "alerts.delivery.backoff_seconds": Range(0),
     "alerts.delivery.max_attempts": Range(1),
+    "monitoring.history_days": Range(1),
+    "monitoring.completeness_days": Range(1),
+    "monitoring.volume_drop_ratio": Range(0, 1),
+    "monitoring.volume_spike_ratio": Range(1),
+    "monitoring.min_expected_rows": Range(0),
+    "monitoring.drift.psi_threshold": Range(0, above=True),
+    "monitoring.drift.pvalue_threshold": Range(0, 1),
 }
 CHOICES = {
     "gold.price_field": ("effective_list", "default", "promotional"),

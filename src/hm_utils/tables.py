@@ -18,7 +18,7 @@ import yaml
 from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 
-LAYERS = ("source", "bronze", "silver", "gold", "ops", "ml")
+LAYERS = ("source", "bronze", "silver", "gold", "ops", "monitoring", "ml")
 _FIELDS = {"name", "system_table", "upstream", "primary_key", "incremental", "cluster_by", "comment"}
 
 
@@ -42,8 +42,19 @@ def registry_path(config: Config) -> Path:
 
 
 def load_registry(config: Config) -> dict[str, TableSpec]:
-    """All registry entries by key, validated (a ConfigError names the entry and the problem)."""
-    return _load(registry_path(config))
+    """All registry entries by key, validated (a ConfigError names the entry and the problem), plus the
+    monitors' output tables, which their declarations define (hm_utils.monitoring.declarations)."""
+    return {**_load(registry_path(config)), **_monitor_outputs()}
+
+
+@lru_cache(maxsize=1)
+def _monitor_outputs() -> dict[str, TableSpec]:
+    from hm_utils.monitoring.declarations import output_specs
+
+    return {
+        key: TableSpec(key=key, layer="monitoring", name=name, comment=comment)
+        for key, (name, comment) in output_specs().items()
+    }
 
 
 @lru_cache(maxsize=8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hm_utils import config as config_module
 from hm_utils import runner
 
-LAYER_ORDER = ["simulate", "bronze", "silver", "gold", "semantic", "alerts", "report"]
+LAYER_ORDER = ["simulate", "bronze", "silver", "gold", "semantic", "monitoring", "alerts", "report"]
 
 
 def test_steps_follow_the_layer_order(monkeypatch):

@@ -35,6 +35,7 @@ def test_every_report_renders_an_empty_period_and_says_so(empty_site):
         "reliability",
         "compute",
         "security",
+        "quality",
         "models",
         "alerts",
     ]

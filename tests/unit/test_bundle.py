@@ -80,6 +80,7 @@ def test_the_main_job_is_daily_serverless_and_passes_what_papermill_passes():
         "silver",
         "gold",
         "semantic",
+        "monitoring",
         "ml_train",
         "ml_score",
         "alerts",
@@ -299,8 +300,10 @@ def test_the_frequent_alert_job_runs_the_alerts_notebook_every_15_minutes():
     assert job["timeout_seconds"] < 15 * 60  # a cycle never overlaps the next
     pipeline = _committed()["resources/hm_pipeline.job.yml"]["resources"]["jobs"]["hm_pipeline"]
     after = {task["task_key"]: [d["task_key"] for d in task.get("depends_on", [])] for task in pipeline["tasks"]}
-    assert "semantic" in _upstream(after, "alerts") and after["report"] == ["alerts"]
-    assert {"ml_score", "ml_train"} <= _upstream(after, "alerts"), "alerts read the models' predictions"
+    assert after["monitoring"] == ["semantic"] and after["report"] == ["alerts"]
+    assert {"monitoring", "ml_score", "ml_train"} <= _upstream(after, "alerts"), (
+        "alerts read the monitoring results and the models' predictions"
+    )
 
 
 def _upstream(after: dict[str, list[str]], task: str) -> set[str]:

@@ -10,8 +10,8 @@ import pytest
 from hm_utils import config as config_module
 from hm_utils.semantic import assets, genie
 
-ACTIVE = ["cost", "performance", "reliability", "security"]
-STUBS = ["data_quality", "mlops"]
+ACTIVE = ["cost", "data_quality", "mlops", "performance", "reliability", "security"]
+STUBS: list[str] = []
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from hm_utils import config as config_module
-from hm_utils.reports import compute, cost, executive, models, reliability, security
+from hm_utils.reports import compute, cost, executive, models, quality, reliability, security
 from hm_utils.reports.page import Period
 from hm_utils.semantic import assets
 
@@ -35,7 +35,8 @@ class _FakeReport:
     def _empty(self, function: str) -> pd.DataFrame:
         return pd.DataFrame(columns=[c.name for c in assets.function_spec(self.config, function).columns])
 
-    def metric(self, view, measures, dimensions, date_dimension):
+    def metric(self, view, measures, dimensions, date_dimension, where=None):
+        self.where = where
         return self.metrics.get(view, pd.DataFrame(columns=[*dimensions, *measures]))
 
     def priced(self, frame, *columns):
@@ -213,6 +214,59 @@ def test_models_page_without_any_model_run_says_so():
     assert kpis["Forecast spend"].note == "no forecast yet" and kpis["Models beating their baseline"].text == "–"
 
 
+def test_quality_page_counts_what_is_wrong_and_says_when_no_model_was_trained():
+    rep = _FakeReport(
+        {
+            "freshness": pd.DataFrame(
+                {
+                    "table_key": ["a", "b", "c"],
+                    "status": ["stale", "late", "fresh"],
+                    "severity": ["critical", "warning", "ok"],
+                }
+            ),
+            "gates": pd.DataFrame({"table_key": ["x", "y"], "gate_passed": [True, False]}),
+            "quarantine": pd.DataFrame(
+                {
+                    "table_key": ["x", "x", "y"],
+                    "rule": ["r1", "r2", "r1"],
+                    "quarantine_date": [date(2024, 1, 1)] * 3,
+                    "quarantined_rows": [2, 3, 4],
+                    "runs": [1, 1, 1],
+                }
+            ),
+            "drift": pd.DataFrame({"table_key": ["t", "t", "t"], "column_name": ["c1", "c1", "c2"]}),
+            "runs": pd.DataFrame({"run_id": ["r1", "r1", "r2"], "status": ["ok", "failed", "ok"]}),
+        }
+    )
+    data = quality.gather(rep)
+    assert rep.calls["gates"][1] == {"start_date": None, "end_date": None}, "the latest validation, whenever it ran"
+    assert rep.where == {"drift_type": "BASELINE", "granularity": "1 day"}
+    rows = list(
+        zip(data.quarantine["table_key"], data.quarantine["rule"], data.quarantine["quarantined_rows"], strict=True)
+    )
+    assert rows == [("y", "r1", 4), ("x", "r2", 3), ("x", "r1", 2)], "by table and rule, most rows first"
+    kpis = {k.label: k for k in quality.kpis(data)}
+    assert kpis["Late or stale tables"].text == "2" and kpis["Late or stale tables"].note == "1 critical, of 3 checked"
+    assert kpis["Failed quality gates"].text == "1" and kpis["Failed quality gates"].tone == "bad"
+    assert kpis["Drifted columns"].text == "2"
+    assert kpis["Models under baseline"].note == "no model trained yet"
+    assert kpis["Failed monitor steps"].text == "1" and kpis["Failed monitor steps"].note == "2 runs logged"
+    assert kpis["Volume drops"].tone == "good"
+
+
+def test_quality_page_names_the_models_that_do_not_beat_their_baseline():
+    evaluations = pd.DataFrame(
+        {
+            "model_name": ["forecast", "forecast", "anomaly"],
+            "metric": ["mae", "rmse", "f1"],
+            "beats_baseline": [True, False, True],
+        }
+    )
+    data = quality.gather(_FakeReport({"evaluations": evaluations}))
+    kpis = {k.label: k for k in quality.kpis(data)}
+    assert kpis["Models under baseline"].text == "1" and kpis["Models under baseline"].note == "2 models evaluated"
+
+
 def test_executive_drivers_are_filtered_by_type_and_priced():
     data = executive.ExecutiveData(**{name: pd.DataFrame() for name in executive.ExecutiveData.__dataclass_fields__})
     data.drivers = pd.DataFrame({"driver_type": ["job", "warehouse"], "list_cost": [10.0, 20.0]})
@@ -236,6 +290,14 @@ def test_executive_drivers_are_filtered_by_type_and_priced():
         (models.RISK_COLUMNS, "get_job_failure_risk"),
         (models.DURATION_COLUMNS, "get_duration_forecast"),
         ({k: v for k, v in models.QUALITY_COLUMNS.items() if not k.endswith("_text")}, "get_ml_model_quality"),
+        (quality.FRESHNESS_COLUMNS, "get_source_freshness"),
+        (quality.GATE_COLUMNS, "get_quality_gate_results"),
+        (quality.VOLUME_COLUMNS, "get_volume_drops"),
+        (quality.DRIFT_COLUMNS, "get_drift_alerts"),
+        (quality.EVALUATION_COLUMNS, "get_ml_model_quality"),
+        (quality.RUN_COLUMNS, "get_monitor_runs"),
+        (quality.HEALTH_COLUMNS, "get_pipeline_run_health"),
+        ({k: v for k, v in quality.QUARANTINE_COLUMNS.items() if k != "last_day"}, "get_quarantine_summary"),
     ],
 )
 def test_table_columns_are_columns_of_the_function_they_show(columns, function):

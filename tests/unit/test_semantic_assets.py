@@ -62,10 +62,28 @@ CONTRACT = {
         "get_termination_codes",
         "get_incident_timeline",
     ],
-    # the monitor's own data: silver gates and gold key tests (ops.quality_results), how far the data reaches,
-    # silver and gold checks
-    "quality": ["get_quality_gate_results", "get_data_freshness", "get_reconciliation_results"],
-    "monitor": ["get_alert_history", "get_monitor_runs", "get_monitor_freshness"],  # the monitor's own runs and alerts
+    "quality": [  # data quality of the kit's own tables: gates, reconciliation, quarantine, freshness, completeness, drift
+        "get_quality_gate_results",
+        "get_reconciliation_results",
+        "get_quarantine_summary",
+        "get_data_freshness",
+        "get_source_freshness",
+        "get_late_tables",
+        "get_table_completeness",
+        "get_volume_drops",
+        "get_schema_drift_events",
+        "get_drift_alerts",
+        "get_profile_outliers",
+    ],
+    "mlops": [  # the kit's models (MLflow), their inputs' drift, and the kit's own runs and alerts
+        "get_model_training_runs",
+        "get_stale_models",
+        "get_feature_drift",
+        "get_pipeline_run_health",
+        "get_profiling_activity",
+        "get_monitor_runs",
+        "get_alert_history",
+    ],
     # predictions and evaluations of the ML layer (ml.pred_*, ml.model_evaluation)
     "ml": [
         "get_job_failure_risk",
@@ -74,6 +92,15 @@ CONTRACT = {
         "get_cost_forecast",
         "get_ml_model_quality",
     ],
+}
+# Functions that describe the current state rather than a period: no date parameters, a filter first.
+STATUS = {
+    "get_source_freshness",
+    "get_late_tables",
+    "get_schema_drift_events",
+    "get_stale_models",
+    "get_pipeline_run_health",
+    "get_profiling_activity",
 }
 DOMAINS = ("cost", "security", "performance", "reliability")  # functions over the account's activity
 ALL = sorted(name for names in CONTRACT.values() for name in names)
@@ -105,10 +132,13 @@ def test_the_contract_functions_exist_and_nothing_else():
 @pytest.mark.parametrize("name", ALL)
 def test_function_signature_and_comments(specs, name):
     spec = specs[name]
-    own = CONTRACT["quality"] + CONTRACT["monitor"]
-    leading = ["start_date", "end_date", "workspace"] if name not in own else ["start_date", "end_date"]
-    assert spec.param_names[: len(leading)] == leading, "common leading parameters"
-    assert [p.type for p in spec.params[:3]] == ["date", "date", "string"]
+    if name in STATUS:
+        assert "start_date" not in spec.param_names and spec.params, "status functions take a filter, no period"
+    else:
+        own_domain = name in CONTRACT["quality"] or name in CONTRACT["mlops"]
+        leading = ["start_date", "end_date"] if own_domain else ["start_date", "end_date", "workspace"]
+        assert spec.param_names[: len(leading)] == leading, "common leading parameters"
+        assert [p.type for p in spec.params[:3]] == ["date", "date", "string"]
     for param in spec.params:
         assert param.default is not None, f"{name}({param.name}) needs a DEFAULT"
         assert param.comment and len(param.comment) > 15, f"{name}({param.name}) needs a COMMENT"
@@ -128,8 +158,8 @@ def test_function_text_follows_the_house_rules(name):
     assert not SQL_KEYWORDS.search(code), "lowercase keywords"
     assert not re.search(r"\b(spark_catalog|hm_gold|hm_silver|system\.\w+\.\w+)\b", code), "no table-name literals"
     assert not re.search(r"\blimit\s+[a-z_]", code), "LIMIT <parameter> is rejected by Spark: use row_number"
-    assert re.search(r"\{(gold|ops|ml)\.\w+\}", code), (
-        "reads gold (ops for quality, ml for models) through registry placeholders"
+    assert re.search(r"\{(gold|ops|silver|ml)\.\w+\}", code), (
+        "reads gold (ops and silver quarantine for quality, ml for models) through registry placeholders"
     )
 
 

@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -136,7 +136,10 @@ class Report:
         (functions take one workspace or NULL for all). Results are kept in `cache` when set, so the
         reports of one publish run each distinct call once."""
         period = self.period.previous if previous else self.period
-        arguments = {"start_date": period.start, "end_date": period.end, **params}
+        takes = semantic.function_spec(self.config, name).param_names
+        dates = {"start_date": period.start, "end_date": period.end}
+        # status functions (freshness now, the latest evaluation) take no period
+        arguments = {**{key: value for key, value in dates.items() if key in takes}, **params}
         return self._cached(name, [sorted(arguments.items())], lambda: self._call(name, arguments))
 
     def call_many(self, calls: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, pd.DataFrame]:
@@ -150,12 +153,18 @@ class Report:
             return {key: future.result() for key, future in futures.items()}
 
     def metric(
-        self, view: str, measures: Sequence[str], dimensions: Sequence[str], date_dimension: str
+        self,
+        view: str,
+        measures: Sequence[str],
+        dimensions: Sequence[str],
+        date_dimension: str,
+        where: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
         """Measures of metric view `view` by `dimensions` over the period (`date_dimension` between its
-        first and last day), for the report's workspaces (by `workspace_id` when the view has it, else
-        by `workspace_name`, else account-wide); cached like :meth:`call`."""
-        filters: dict[str, Any] = {date_dimension: ("between", self.period.start, self.period.end)}
+        first and last day) and the filters in `where` (as semantic.metric takes them), for the report's
+        workspaces (by `workspace_id` when the view has it, else by `workspace_name`, else account-wide);
+        cached like :meth:`call`."""
+        filters: dict[str, Any] = {date_dimension: ("between", self.period.start, self.period.end), **(where or {})}
         known = semantic.assets.metric_view_fields(semantic.metric_view_spec(self.config, view))[0]
         column = next((name for name in ("workspace_id", "workspace_name") if name in known), None)
         if self.workspaces and column:  # views without a workspace dimension are account-wide

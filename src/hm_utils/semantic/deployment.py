@@ -135,15 +135,17 @@ def deploy(spark: SparkSession, config: Config, run_id: str = "interactive") -> 
 
 
 def _ensure_read_tables(spark: SparkSession, config: Config) -> None:
-    """Create the tables that functions read but later steps write (the run log, alert history, the ML
-    layer's predictions and evaluations), so that a first deploy finds them and its functions answer empty."""
-    from hm_utils import runlog
+    """Create the tables that functions read but later steps write (the run log, alert history, monitoring
+    results, the ML layer's predictions and evaluations), so that a first deploy finds them and its functions
+    answer empty."""
+    from hm_utils import monitoring, runlog
     from hm_utils.alerts.store import SparkStore
     from hm_utils.ml import scoring
 
     runlog.ensure_table(spark, config)
     SparkStore(spark, config).ensure_tables()
     scoring.ensure_output_tables(spark, config)
+    monitoring.ensure_tables(spark, config)
 
 
 def deploy_step(spark: SparkSession, config: Config, run_id: str) -> DeployReport:

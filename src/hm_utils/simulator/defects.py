@@ -10,6 +10,11 @@ gets its own defects and earlier ones never change. Catalogue (rare: about one r
 - schema_drift: query.history gets an extra trailing column `_hm_sim_drift`;
 - malformed_struct: one usage row with usage_metadata.job_run_id set but job_id NULL, and one
   audit row whose response.status_code is outside the HTTP range.
+Table-level defects, one of each kind a week on a day fixed by the seed (so appended days agree):
+- late_source: a source stops delivering for LATE_SOURCE_HOURS; its rows of that period arrive when
+  it recovers (:func:`late_source_outages`, applied by `latency.visible`);
+- volume_drop: VOLUME_DROP_SHARE of one table's rows of one day never arrive (each table every 10 days);
+- distribution_shift: query.history's produced_rows of one day are SHIFT_FACTOR times larger.
 Usage defects are drawn from rows without a job id, so job incidents (and their costs) stay intact.
 """
 
@@ -19,7 +24,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hm_utils.simulator.common import US_PER_DAY, US_PER_HOUR, SimulationOptions, Window, stable_int
+from hm_utils.simulator.common import (
+    US_PER_DAY,
+    US_PER_HOUR,
+    SimulationOptions,
+    Window,
+    keep_rows,
+    stable_int,
+    unit_hash,
+)
 
 DRIFT_COLUMN = "_hm_sim_drift"
 DEFECT_SCHEMA = pa.schema(
@@ -31,6 +44,81 @@ DEFECT_SCHEMA = pa.schema(
         ("description", pa.string()),
     ]
 )
+
+
+LATE_SOURCE_TABLES = ("serving.endpoint_usage", "access.column_lineage")
+LATE_SOURCE_HOURS = 48
+VOLUME_DROP_TABLES = ("access.column_lineage", "serving.endpoint_usage")
+VOLUME_DROP_SHARE = 0.7
+SHIFT_FACTOR = 50
+_EVENT_COLUMNS = {
+    "serving.endpoint_usage": "request_time",
+    "access.column_lineage": "event_time",
+    "query.history": "start_time",
+}
+
+
+def _weekly_days(
+    options: SimulationOptions, kind: str, first_day: int, last_day: int, period: int = 7, salt: str = ""
+) -> list[int]:
+    """Days (since the epoch) of a periodic table defect, fixed by the seed."""
+    phase = stable_int(kind, salt, options.seed) % period
+    return [day for day in range(first_day, last_day + 1) if (day - phase) % period == 0]
+
+
+def late_source_outages(options: SimulationOptions, window: Window) -> list[tuple[str, int, int]]:
+    """(table, start, end) in microseconds of every delivery outage touching the window, oldest first."""
+    outages = []
+    for day in _weekly_days(options, "late_source", window.first_day - 3, window.last_day):
+        table = LATE_SOURCE_TABLES[(day // 7) % len(LATE_SOURCE_TABLES)]
+        start = day * US_PER_DAY + 6 * US_PER_HOUR
+        outages.append((table, start, start + LATE_SOURCE_HOURS * US_PER_HOUR))
+    return outages
+
+
+def _new_in_window(window: Window, start_us: int) -> bool:
+    """Ground truth of a table defect is recorded by the snapshot (or appended day) in which it starts."""
+    return start_us <= window.end_us and (window.after_us is None or start_us > window.after_us)
+
+
+def _table_defects(options: SimulationOptions, tables: dict[str, pa.Table], window: Window, note) -> None:
+    for table, start, end in late_source_outages(options, window):
+        if _new_in_window(window, start) and start >= window.start_us:
+            note(table, "late_source", "delivery_outage", f"{_iso(start)}/{_iso(end)}",
+                 f"no rows delivered for {LATE_SOURCE_HOURS} h; that period's rows arrive when it recovers")  # fmt: skip
+    drops = [
+        (day, key)
+        for key in VOLUME_DROP_TABLES  # every 10 days: a table's drops fall on changing weekdays, so the
+        for day in _weekly_days(
+            options, "volume_drop", window.first_day, window.last_day, 10, key
+        )  # weekday history stays clean
+    ]
+    for day, key in sorted(drops):
+        table = tables[key]
+        event = table[_EVENT_COLUMNS[key]].cast(pa.int64()).to_numpy(zero_copy_only=False)
+        lost = (event // US_PER_DAY == day) & (unit_hash(event, stable_int("volume_drop", key)) < VOLUME_DROP_SHARE)
+        tables[key] = keep_rows(table, ~lost)
+        if _new_in_window(window, day * US_PER_DAY):
+            note(key, "volume_drop", "day", _iso(day * US_PER_DAY)[:10],
+                 f"{VOLUME_DROP_SHARE:.0%} of the day's rows never delivered")  # fmt: skip
+    history = tables["query.history"]
+    for day in _weekly_days(options, "distribution_shift", window.first_day, window.last_day):
+        event = history["start_time"].cast(pa.int64()).to_numpy(zero_copy_only=False)
+        shifted = pa.array(event // US_PER_DAY == day)
+        scaled = pc.multiply(history["produced_rows"], pa.scalar(SHIFT_FACTOR, history["produced_rows"].type))
+        history = history.set_column(
+            history.schema.get_field_index("produced_rows"),
+            "produced_rows",
+            pc.if_else(shifted, scaled, history["produced_rows"]),
+        )
+        if _new_in_window(window, day * US_PER_DAY):
+            note("query.history", "distribution_shift", "day", _iso(day * US_PER_DAY)[:10],
+                 f"produced_rows of every statement of the day x{SHIFT_FACTOR}")  # fmt: skip
+    tables["query.history"] = history
+
+
+def _iso(micros: int) -> str:
+    return np.datetime_as_string(np.datetime64(micros, "us"), unit="m")
 
 
 def _replace(table: pa.Table, column: str, row: int, value: pa.Array) -> pa.Table:
@@ -168,6 +256,7 @@ def inject_defects(options: SimulationOptions, tables: dict[str, pa.Table], wind
             "an intermediate slice has period_end_time before period_start_time",
         )  # fmt: skip
     tables["lakeflow.job_run_timeline"] = timeline
+    _table_defects(options, tables, window, note)
     return found
 
 

@@ -20,7 +20,7 @@ from hm_utils.simulator.common import (
     Window,
     resolve_end,
 )
-from hm_utils.simulator.defects import defects_table, inject_defects
+from hm_utils.simulator.defects import defects_table, inject_defects, late_source_outages
 from hm_utils.simulator.entities import NEVER_US, Account, build_account
 from hm_utils.simulator.incidents import CADENCE, CROSS_WORKSPACE_MIN, GroundTruth, IncidentPlan, day_bounds
 from hm_utils.simulator.lakeflow import HISTORY_FIRST_DAY
@@ -31,7 +31,7 @@ from hm_utils.system_schema import SYSTEM_TABLES
 STAMP = "_simulation.json"
 # Bump when a change to the simulator changes its output: an account stamped with another version is
 # written again whole instead of being appended to.
-SIMULATOR_VERSION = 6
+SIMULATOR_VERSION = 7
 
 
 def simulate(out_dir: Path, options: SimulationOptions, append: bool = True) -> SimulationSummary:
@@ -178,8 +178,9 @@ def build_tables(options: SimulationOptions, window: Window) -> tuple[dict[str, 
     if plan.enabled:
         _record_incidents(account, window, plan, truth, t, seg, usage, arrival, spikes)
     t["billing.usage"] = billing.visible_usage(usage, arrival, window)
+    outages = late_source_outages(options, window) if options.defects else []
     for key in list(t):
-        t[key] = visible(key, t[key], window)
+        t[key] = visible(key, t[key], window, outages)
     return t, truth
 
 

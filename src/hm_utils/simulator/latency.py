@@ -9,6 +9,7 @@ within 12 hours"); the other lags are assumptions (see docs/simulator.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,13 +60,18 @@ def arrival_us(table_key: str, event_us: np.ndarray) -> np.ndarray:
     return event_us + (lag * US_PER_MINUTE).astype(np.int64)
 
 
-def visible(table_key: str, table: pa.Table, window: Window) -> pa.Table:
-    """The rows of `table` a snapshot of the window shows (see the module docstring)."""
+def visible(table_key: str, table: pa.Table, window: Window, outages: Sequence[tuple[str, int, int]] = ()) -> pa.Table:
+    """The rows of `table` a snapshot of the window shows (see the module docstring). During a delivery
+    outage (table, start, end) of `outages`, the table's rows of that period arrive when it ends."""
     latency = LATENCY.get(table_key)
     if latency is None or table.num_rows == 0:
         return table
     event = table[latency.column].cast(pa.int64()).to_numpy(zero_copy_only=False)
     arrival = arrival_us(table_key, event)
+    for outage_table, start, end in outages:
+        if outage_table == table_key:
+            held = (event >= start) & (event < end)
+            arrival = np.where(held, np.maximum(arrival, end + (arrival - event)), arrival)
     keep = arrival <= window.end_us
     if not latency.history:
         keep &= event >= window.start_us

@@ -12,7 +12,7 @@ returns table (
   days_old int comment 'Days from latest_complete_day to today: 1 when the data is complete up to yesterday.',
   row_count bigint comment 'Rows looked at.'
 )
-comment 'How far the data of the monitor reaches, per dataset: the latest time in the data, the latest complete UTC day and how many days old it is. Reports end their default period at the latest complete day of billing usage and say when it is stale. BEST FOR: "how fresh is the data?", "up to which day is the billing data complete?", "is this export or report out of date?". NOT FOR: freshness of tables written by jobs (use get_table_freshness), failed quality gates (get_quality_gate_results). One row per dataset, billing usage first.'
+comment 'How far the data of the monitor reaches, per dataset: the latest time in the data, the latest complete UTC day and how many days old it is. Reports end their default period at the latest complete day of billing usage and say when it is stale. BEST FOR: "up to which day is the billing data complete?", "which period can a report cover?", "how far did the data reach on a past date?". NOT FOR: whether a table is late against its usual updates (use get_source_freshness or get_late_tables), tables written by jobs (get_table_freshness), failed quality gates (get_quality_gate_results). One row per dataset, billing usage first.'
 return
   with spans as (
     select 1 as position, 'billing usage' as dataset, 'fct_usage_hourly' as gold_table,

@@ -16,7 +16,7 @@ returns table (
   worst_scope string comment 'Scope with the largest absolute difference, e.g. workspace=123/date=2026-11-02.',
   passed boolean comment 'True when every scope passed.'
 )
-comment 'Reconciliation of the gold layer against bronze per gold build: each check (costs to the cent per workspace-day, one owner per usage row, allocation sums, job runs once) with the scopes that failed and the largest difference. BEST FOR: "do gold costs reconcile with the source?", "which check failed in the last build?", "which workspace-day is off?". NOT FOR: data-quality expectations of silver (use get_quality_gate_results), freshness (get_monitor_freshness). Failing checks first.'
+comment 'Reconciliation of the gold layer against bronze per gold build: each check (costs to the cent per workspace-day, one owner per usage row, allocation sums, job runs once) with the scopes that failed and the largest difference. BEST FOR: "do gold costs reconcile with the source?", "which check failed in the last build?", "which workspace-day is off?". NOT FOR: data-quality expectations of silver (use get_quality_gate_results), late or stale tables (get_late_tables). Failing checks first.'
 return
   with results as (
     select run_id, check_name, scope, expected_value, actual_value, difference, passed, checked_at
