@@ -26,8 +26,6 @@ from hm_utils import layers, tables
 from hm_utils.config import Config
 from hm_utils.simulator import SimulationOptions, simulate
 
-LAYERS = ("bronze", "silver", "gold", "semantic", "ops")
-
 
 @dataclass
 class TableComparison:
@@ -87,7 +85,7 @@ def small_account(config: Config) -> SimulationOptions:
 
 def build_config(config: Config, name: str, folder: Path, now: datetime) -> Config:
     """`config` reading the parquet account in `folder`, writing schemas prefixed `hm_<name>_`, at `now`."""
-    schemas = {f"schemas.{layer}": f"hm_{name}_{layer}" for layer in LAYERS}
+    schemas = {f"schemas.{layer}": f"hm_{name}_{layer}" for layer in layers.LAYER_SCHEMAS}
     return config.with_overrides(
         {
             **schemas,

@@ -28,10 +28,14 @@ class LayerResult:
     report: Any
 
 
+# Every schema a build writes (the `schemas.<layer>` of params), the simulated source's excepted.
+LAYER_SCHEMAS = ("bronze", "silver", "gold", "monitoring", "semantic", "ops", "ml")
+
+
 def drop_layer_schemas(spark, config) -> None:
     """Start from empty layers: drop every layer's schema (bronze's watermarks in ops included, and the ML
     layer's features and predictions, which describe the account they were built from)."""
-    for layer in ("bronze", "silver", "gold", "monitoring", "semantic", "ops", "ml"):
+    for layer in LAYER_SCHEMAS:
         spark.sql(f"drop schema if exists {config.catalog}.{config.require(f'schemas.{layer}')} cascade")
 
 

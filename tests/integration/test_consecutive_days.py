@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from hm_utils import consecutive_days
+from hm_utils import consecutive_days, layers
 from hm_utils.simulator import SimulationOptions
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]  # builds a small account three times
@@ -22,7 +22,7 @@ def check(spark, config, tmp_path_factory):
     found = consecutive_days.run_two_day_check(spark, config, ACCOUNT, tmp_path_factory.mktemp("two_days"))
     yield found
     for name in ("stepwise", "at_once"):
-        for layer in consecutive_days.LAYERS:
+        for layer in layers.LAYER_SCHEMAS:
             spark.sql(f"drop schema if exists {config.catalog}.hm_{name}_{layer} cascade")
 
 

@@ -29,13 +29,12 @@ from hm_utils import bronze, clock, engine, io, layers, locking, simulation, tab
 pytestmark = pytest.mark.engine
 
 HM = [sys.executable, "-m", "hm_utils.cli"]
-LAYERS = ("bronze", "silver", "gold", "semantic", "ops")
 STEPS = ["--only", "bronze", "--only", "silver", "--only", "gold"]
 FAILURE_LINES = 25  # a failed step's console output stays short: no JVM stack
 
 
 def _schemas(name: str) -> dict[str, str]:
-    return {f"schemas.{layer}": f"hm_fi_{name}_{layer}" for layer in LAYERS}
+    return {f"schemas.{layer}": f"hm_fi_{name}_{layer}" for layer in layers.LAYER_SCHEMAS}
 
 
 def _state(config, name: str, export: Path, **more):
@@ -111,7 +110,7 @@ def baseline(spark, config, export):
     for name in ("base", "conc", "poison", "absent"):
         case = _state(config, name, export)
         layers.drop_layer_schemas(spark, case)
-        for layer in LAYERS:
+        for layer in layers.LAYER_SCHEMAS:
             shutil.rmtree(config.home / "warehouse" / "tables" / f"hm_fi_{name}_{layer}", ignore_errors=True)
 
 
