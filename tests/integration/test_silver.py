@@ -9,6 +9,7 @@ import pytest
 
 from hm_utils import io, silver, sources, tables
 from hm_utils.errors import QualityGateError
+from hm_utils.simulator.defects import TABLE_DEFECT_TYPES
 
 pytestmark = pytest.mark.engine
 
@@ -59,8 +60,7 @@ def test_silver_keeps_the_system_table_columns_and_drops_drift(spark, config, re
 
 def test_injected_defects_are_quarantined_or_counted_as_duplicates(spark, config, report):
     defects = pd.read_parquet(sources.simulated_folder(config) / "_ground_truth" / "defects")
-    # whole-table defects (a late source, a day's lost volume, a shifted distribution) are for the monitors to flag
-    defects = defects[~defects.defect_type.isin(["late_source", "volume_drop", "distribution_shift"])]
+    defects = defects[~defects.defect_type.isin(TABLE_DEFECT_TYPES)]  # the monitors' to flag, not silver's
     assert not defects.empty, "the ci account should carry injected defects"
     quarantine = _quarantine(spark, config)
     silver_key = {

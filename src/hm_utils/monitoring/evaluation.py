@@ -12,8 +12,9 @@ from pyspark.sql import SparkSession
 from hm_utils import clock, io, sources, tables
 from hm_utils.config import Config
 from hm_utils.monitoring import freshness as freshness_module
+from hm_utils.simulator.defects import TABLE_DEFECT_TYPES
 
-SCORED = ("late_source", "volume_drop", "distribution_shift", "schema_drift")
+SCORED = (*TABLE_DEFECT_TYPES, "schema_drift")
 
 
 def _source_key(config: Config, system_table: str) -> str | None:

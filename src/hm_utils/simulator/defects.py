@@ -46,6 +46,8 @@ DEFECT_SCHEMA = pa.schema(
 )
 
 
+# Defects of a whole table or day (no single row is wrong): silver cannot see them, the monitors must.
+TABLE_DEFECT_TYPES = ("late_source", "volume_drop", "distribution_shift")
 LATE_SOURCE_TABLES = ("serving.endpoint_usage", "access.column_lineage")
 LATE_SOURCE_HOURS = 48
 VOLUME_DROP_TABLES = ("access.column_lineage", "serving.endpoint_usage")
