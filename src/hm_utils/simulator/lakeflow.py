@@ -151,9 +151,8 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
             + rng.integers(0, 90 * US_PER_SECOND, job.size)
         )
         trigger = jobs.trigger.to_numpy()[job].astype(object)
-        manual = (
-            (rng.random(n_jobs) < 0.02) & alive & ~paused
-        )  # nobody runs a paused job by hand: its table stays stale
+        # nobody runs a paused job by hand: its table stays stale
+        manual = (rng.random(n_jobs) < 0.02) & alive & ~paused
         if manual.any():
             extra = np.flatnonzero(manual)
             job = np.r_[job, extra]
