@@ -83,18 +83,21 @@ def test_duration_history_uses_successful_runs_only():
 def _costs(days: int = 60) -> pd.DataFrame:
     dates = pd.date_range("2026-09-01", periods=days, freq="D")
     cost = 100 + 30 * (dates.dayofweek < 5)
-    return pd.DataFrame({"usage_date": dates.date, "workspace_id": "1", "sku_family": "JOBS", "list_cost": cost})
+    return pd.DataFrame(
+        {"usage_date": dates.date, "workspace_id": "1", "sku_family": "JOBS", "list_cost": cost, "dbus": cost / 0.15}
+    )
 
 
 def test_cost_features_of_a_day_use_the_days_up_to_it_only():
     costs = _costs()
     cut = date(2026, 10, 10)
     altered = costs.copy()
-    altered.loc[altered["usage_date"] > cut, "list_cost"] *= 10
+    altered.loc[altered["usage_date"] > cut, ["list_cost", "dbus"]] *= 10
     before = features.cost_daily_features(costs, date(2026, 10, 30))
     after = features.cost_daily_features(altered, date(2026, 10, 30))
     known = before["usage_date"] <= cut
     pd.testing.assert_frame_equal(before[known], after[known])
+    assert not before.loc[~known, "dbus"].equals(after.loc[~known, "dbus"])
 
 
 def test_cost_features_drop_incomplete_days_and_fill_missing_days_with_zero():

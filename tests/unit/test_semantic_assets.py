@@ -90,6 +90,9 @@ CONTRACT = {
         "get_duration_forecast",
         "get_cost_anomalies_ml",
         "get_cost_forecast",
+        "get_dbu_demand_forecast",
+        "get_budget_breach_risk",
+        "get_commitment_recommendation",
         "get_ml_model_quality",
     ],
 }

@@ -3,8 +3,8 @@ job failure predictor, and the evaluation on the default account and on accounts
 
 The default account must be built (`hm run`). Each other seed is simulated and built through gold in its
 own engine home (`<paths.home>/ml-seed-<seed>`), one engine at a time; the champions trained on the default
-account are then evaluated on it (the forecaster's method is refit on that account's history, since a
-forecast belongs to its series). Every evaluation row goes to ml.model_evaluation of the default account.
+account are then evaluated on it (the forecasting models' methods are refit on that account's earlier days,
+since a forecast belongs to its series). Every evaluation row goes to ml.model_evaluation of the default account.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ def evaluate_champions(
     for name, spec in catalog.models().items():
         frame = built[spec.reads.removeprefix("ml.")]
         estimator, version = tracking.load_champion(config, name)
-        if spec.estimator == "CostForecaster":
+        if estimator.refit_per_account:
             table = catalog.feature_tables()[spec.reads.removeprefix("ml.")]
             train, test = estimators.split_by_time(frame, table.time, spec.holdout_days)
-            estimator, test_rows, train_rows = estimators.make(spec).fit(train), test, len(train)
+            method = estimators.make(catalog.configured(spec, config))
+            estimator, test_rows, train_rows = method.fit(method.training_rows(train)), test, len(train)
         else:
             test_rows, train_rows = frame, 0
         scores = estimator.evaluate(test_rows, incidents)

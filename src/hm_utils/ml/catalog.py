@@ -6,7 +6,7 @@ models from this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -169,3 +169,17 @@ def get_model(name: str) -> ModelSpec:
             f"no model '{name}'", where="src/hm_utils/ml/models/", fix=f"use one of {', '.join(sorted(declared))}"
         )
     return declared[name]
+
+
+def configured(spec: ModelSpec, config) -> ModelSpec:
+    """`spec` with the run's overrides of its params (`ml.model_params.<model>` in params), e.g. the discount
+    of commitment_recommender; a ConfigError for a param the model does not have."""
+    overrides = (config.get("ml.model_params") or {}).get(spec.name) or {}
+    unknown = sorted(set(overrides) - set(spec.params))
+    if unknown:
+        raise ConfigError(
+            f"ml.model_params.{spec.name} sets unknown params {unknown}",
+            where="params (ml.model_params)",
+            fix=f"use params of {spec.source}: {', '.join(sorted(spec.params))}",
+        )
+    return replace(spec, params={**spec.params, **overrides}) if overrides else spec

@@ -96,19 +96,25 @@ def job_run_features(runs: pd.DataFrame) -> pd.DataFrame:
 def cost_daily_features(costs: pd.DataFrame, last_complete_day) -> pd.DataFrame:
     """One row per day, workspace and SKU family (days without cost are 0) with statistics of the days before.
 
-    `costs` has usage_date, workspace_id, sku_family, list_cost (several rows per key are summed). Days after
-    `last_complete_day` are dropped: a day still filling up would look like a drop in spend.
+    `costs` has usage_date, workspace_id, sku_family, list_cost and dbus (several rows per key are summed; no
+    dbus column = 0 DBUs). Days after `last_complete_day` are dropped: a day still filling up would look like a
+    drop in spend.
     """
-    costs = costs.assign(usage_date=pd.to_datetime(costs["usage_date"]), list_cost=costs["list_cost"].astype(float))
+    costs = costs.assign(
+        usage_date=pd.to_datetime(costs["usage_date"]),
+        list_cost=costs["list_cost"].astype(float),
+        dbus=costs["dbus"].astype(float) if "dbus" in costs else 0.0,
+    )
     costs = costs[costs["usage_date"] <= pd.Timestamp(last_complete_day)]
-    daily = costs.groupby(["workspace_id", "sku_family", "usage_date"], as_index=False)["list_cost"].sum()
+    daily = costs.groupby(["workspace_id", "sku_family", "usage_date"], as_index=False)[["list_cost", "dbus"]].sum()
     if daily.empty:
         return pd.DataFrame(columns=catalog.feature_tables()["cost_daily_features"].column_names)
     days = pd.date_range(daily["usage_date"].min(), daily["usage_date"].max(), freq="D")
     frames = []
     for (workspace, family), series in daily.groupby(["workspace_id", "sku_family"]):
         first = series["usage_date"].min()
-        cost = series.set_index("usage_date")["list_cost"].reindex(days[days >= first], fill_value=0.0)
+        dense = series.set_index("usage_date").reindex(days[days >= first], fill_value=0.0)
+        cost = dense["list_cost"]
         before = cost.shift(1)
         same_weekday = pd.concat([cost.shift(7 * k) for k in range(1, 5)], axis=1).median(axis=1)
         mean = before.rolling(COST_WINDOW_DAYS, min_periods=1).mean()
@@ -127,6 +133,7 @@ def cost_daily_features(costs: pd.DataFrame, last_complete_day) -> pd.DataFrame:
                     "mean_28": mean.fillna(0.0).to_numpy(),
                     "std_28": std.fillna(0.0).to_numpy(),
                     "same_weekday_median": same_weekday.fillna(mean).fillna(0.0).to_numpy(),
+                    "dbus": dense["dbus"].to_numpy(),
                 }
             )
         )
@@ -134,18 +141,24 @@ def cost_daily_features(costs: pd.DataFrame, last_complete_day) -> pd.DataFrame:
     out["ratio_to_weekday"] = out["list_cost"] / out["same_weekday_median"].where(out["same_weekday_median"] > 0)
     out["zscore_28"] = (out["list_cost"] - out["mean_28"]) / out["std_28"].where(out["std_28"] > 0)
     out[["ratio_to_weekday", "zscore_28"]] = out[["ratio_to_weekday", "zscore_28"]].fillna(0.0)
+    out = out[catalog.feature_tables()["cost_daily_features"].column_names]
     return out.sort_values(["usage_date", "workspace_id", "sku_family"]).reset_index(drop=True)
 
 
 def read_gold_inputs(spark: SparkSession, config: Config) -> dict[str, pd.DataFrame]:
     """The gold inputs of every feature table, as pandas frames."""
     runs = io.read_table(spark, config, "gold.fct_job_runs").select(*_JOB_RUN_COLUMNS).toPandas()
+    from pyspark.sql import functions as F
+
+    # DBUs count whether or not the SKU has a list price; cost only where it has one
+    priced = F.col("currency_code") != F.lit("UNPRICED")
     costs = (
         io.read_table(spark, config, "gold.agg_daily_cost")
-        .where("currency_code <> 'UNPRICED'")
         .groupBy("usage_date", "workspace_id", "sku_family")
-        .agg({"list_cost": "sum"})
-        .withColumnRenamed("sum(list_cost)", "list_cost")
+        .agg(
+            F.sum(F.when(priced, F.col("list_cost")).otherwise(F.lit(0))).cast("double").alias("list_cost"),
+            F.sum("dbus").cast("double").alias("dbus"),
+        )
         .toPandas()
     )
     return {"gold.fct_job_runs": runs, "gold.agg_daily_cost": costs}

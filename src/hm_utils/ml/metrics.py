@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, precision_recall_curve
+from sklearn.metrics import average_precision_score, brier_score_loss, precision_recall_curve
 
 
 def auc_pr(labels, scores) -> float:
@@ -72,3 +72,39 @@ def coverage(actual, lower, upper) -> float:
     """Share of actuals inside [lower, upper]."""
     actual = np.asarray(actual, float)
     return float(np.mean((actual >= np.asarray(lower, float)) & (actual <= np.asarray(upper, float))))
+
+
+def wape(actual, predicted) -> float:
+    """Weighted absolute percentage error (%): the summed absolute error over the summed actuals."""
+    actual, predicted = np.asarray(actual, float), np.asarray(predicted, float)
+    total = np.abs(actual).sum()
+    return float(np.abs(predicted - actual).sum() / total * 100) if total > 0 else float("nan")
+
+
+def brier(outcomes, probabilities) -> float:
+    """Brier score: the mean squared difference between the probability and the 0/1 outcome (0 = perfect)."""
+    outcomes = np.asarray(outcomes, int)
+    return (
+        float(brier_score_loss(outcomes, np.asarray(probabilities, float), pos_label=1))
+        if len(outcomes)
+        else float("nan")
+    )
+
+
+def recall(outcomes, flagged) -> float:
+    """Share of the true outcomes that are flagged (NaN without a true outcome)."""
+    outcomes, flagged = np.asarray(outcomes, bool), np.asarray(flagged, bool)
+    return float(flagged[outcomes].mean()) if outcomes.any() else float("nan")
+
+
+def precision(outcomes, flagged) -> float:
+    """Share of the flagged cases that are true (NaN when nothing is flagged)."""
+    outcomes, flagged = np.asarray(outcomes, bool), np.asarray(flagged, bool)
+    return float(outcomes[flagged].mean()) if flagged.any() else float("nan")
+
+
+def savings_pct(usage, paid) -> float:
+    """What was saved against paying `usage` (pay as you go), as a % of it: 100 x (sum usage - sum paid) / sum usage."""
+    usage, paid = np.asarray(usage, float), np.asarray(paid, float)
+    total = usage.sum()
+    return float((total - paid.sum()) / total * 100) if total > 0 else float("nan")

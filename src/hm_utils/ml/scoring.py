@@ -3,10 +3,13 @@
 Job models score each job's *next* run: a run planned one usual gap after the job's latest start, with the
 features the job's history gives it (the same feature code as training). The anomaly detector scores every
 day of the feature table; the forecaster's method is refit on all history and forecasts the next horizon.
+The DBU demand predictor forecasts the days after the last complete day from all history; the budget and
+commitment models apply their fitted spend distribution to the current month and to the next period.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +23,8 @@ from hm_utils.ml import catalog, estimators, features, tracking
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
 
 NEXT_RUN_ID = "next"
 
@@ -107,6 +112,72 @@ def cost_forecast(estimator, daily: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def dbu_demand(estimator, daily: pd.DataFrame) -> pd.DataFrame:
+    pairs = estimator.pairs(daily, future=True)
+    return pd.DataFrame(
+        {
+            "forecast_date": pd.to_datetime(pairs["target_date"]).dt.date,
+            "workspace_id": pairs["workspace_id"],
+            "sku_family": pairs["sku_family"],
+            "horizon_days": pairs["horizon_days"],
+            "forecast_dbus": estimator.predict(pairs)["forecast_dbus"].to_numpy(),
+            "seasonal_naive_dbus": pairs["same_weekday_last"],
+            "recent_mean_dbus": pairs["mean_7"],
+        }
+    )
+
+
+def budget_breach(estimator, daily: pd.DataFrame, budgets: dict | None) -> pd.DataFrame:
+    """The month of the last complete day per series, against its budget from params (`ml.budgets`, by workspace
+    id or 'account') or else the default: (1 + default_budget_headroom) x the series' usual month."""
+    progress = estimators.month_progress(estimators.series_frame(daily))
+    if progress.empty:
+        return pd.DataFrame()
+    latest = progress.sort_values("as_of_date").groupby("series_id").tail(1).reset_index(drop=True)
+    given = {str(key): float(value) for key, value in (budgets or {}).items()}
+    unknown = sorted(set(given) - set(latest["series_id"]))
+    if unknown:
+        log.warning("ml.budgets names %s, which have no spend in the account; ignored", unknown)
+    budget = latest["series_id"].map(given)
+    headroom = float(estimator.spec.params["default_budget_headroom"])
+    latest = latest.assign(
+        budget=budget.fillna((1 + headroom) * latest["usual_month_cost"]),
+        budget_source=np.where(budget.notna(), "params", "default"),
+    )
+    predicted = estimator.predict(latest)
+    return (
+        pd.concat(
+            [
+                latest[["series_id", "as_of_date", "days_remaining", "month_to_date_cost", "budget", "budget_source"]],
+                predicted,
+            ],
+            axis=1,
+        )
+        .assign(
+            month_start=latest["month_start"].dt.date,
+            as_of_date=latest["as_of_date"].dt.date,
+        )
+        .rename(columns={"series_id": "workspace_id"})
+    )
+
+
+def commitment(estimator, daily: pd.DataFrame) -> pd.DataFrame:
+    """The commitment for the period after the last complete day, per series."""
+    periods = estimator.periods(estimators.series_frame(daily))
+    if periods.empty:
+        return pd.DataFrame()
+    latest = periods.sort_values("origin_date").groupby("series_id").tail(1).reset_index(drop=True)
+    return (
+        pd.concat([latest[["series_id"]], estimator.predict(latest)], axis=1)
+        .assign(
+            period_start=(latest["origin_date"] + pd.Timedelta(days=1)).dt.date,
+            period_days=estimator.max_days,
+            discount=float(estimator.spec.params["discount"]),
+        )
+        .rename(columns={"series_id": "workspace_id"})
+    )
+
+
 def score_models(
     config: Config, inputs: dict[str, pd.DataFrame], built: dict[str, pd.DataFrame]
 ) -> dict[str, tuple[pd.DataFrame, str]]:
@@ -125,10 +196,14 @@ def score_models(
         "duration_predictor": lambda est: duration_forecast(est, upcoming),
         "cost_anomaly_detector": lambda est: cost_anomalies(est, built["cost_daily_features"]),
         "cost_forecaster": lambda est: cost_forecast(est, built["cost_daily_features"]),
+        "dbu_demand_predictor": lambda est: dbu_demand(est, built["cost_daily_features"]),
+        "budget_alert_model": lambda est: budget_breach(est, built["cost_daily_features"], config.get("ml.budgets")),
+        "commitment_recommender": lambda est: commitment(est, built["cost_daily_features"]),
     }
     out = {}
     for name, spec in catalog.models().items():
         estimator, version = tracking.load_champion(config, name)
+        estimator.spec = catalog.configured(estimator.spec, config)  # the run's params (a discount) apply now
         table = spec.predictions.removeprefix("ml.")
         out[table] = (_stamp(makers[name](estimator), name, version, scored_at), version)
     return out

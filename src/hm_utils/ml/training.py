@@ -77,6 +77,7 @@ def train_model(
     import mlflow
 
     started = time.perf_counter()
+    spec = catalog.configured(spec, config)
     client = tracking.configure(config)
     table = catalog.feature_tables()[spec.reads.removeprefix("ml.")]
     train, test = estimators.split_by_time(frame, table.time, spec.holdout_days)
@@ -93,7 +94,7 @@ def train_model(
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=tracking.EstimatorModel(estimator),
-            signature=_signature(estimator, spec, train),
+            signature=_signature(estimator, train),
             pip_requirements=tracking.pip_requirements(),
             registered_model_name=name,
         )
@@ -126,15 +127,10 @@ def train_model(
     )
 
 
-def _signature(estimator: estimators.Estimator, spec: ModelSpec, train: pd.DataFrame):
+def _signature(estimator: estimators.Estimator, train: pd.DataFrame):
     from mlflow.models import infer_signature
 
-    if spec.estimator == "CostForecaster":
-        example = estimators.series_frame(train).head(5)[["series_id", "usage_date"]]
-    else:
-        example = train[list(spec.features)].head(50).astype(float)
-    if spec.estimator == "CostAnomalyDetector":
-        example = train[list(dict.fromkeys([*spec.features, "list_cost", "history_days"]))].head(50).astype(float)
+    example = estimator.example_input(train)
     return infer_signature(example, estimator.predict(example) if len(example) else None)
 
 
@@ -143,6 +139,8 @@ def _signature(estimator: estimators.Estimator, spec: ModelSpec, train: pd.DataF
 METRIC_GOALS: dict[str, str | float] = {
     "auc_pr": "max", "recall_at_precision": "max", "precision": "max", "recall": "max", "f1": "max",
     "mae_minutes": "min", "mape": "min", "mape_account": "min", "p90_coverage": 0.9, "interval_coverage": 0.8,
+    "mae_dbus": "min", "wape": "min", "brier": "min", "breach_recall": "max", "breach_precision": "max",
+    "savings_pct": "max",
 }  # fmt: skip
 
 

@@ -14,7 +14,7 @@ returns table (
   model_version string comment 'Champion version of cost_forecaster whose method made the forecast.',
   scored_at timestamp comment 'When the forecast was made (UTC).'
 )
-comment 'Daily spend forecast with an 80% prediction interval from the ML cost forecaster (Prophet per workspace and for the account: weekly seasonality, trend and holidays; seasonal naive for short histories). Its held-out MAPE and interval coverage against seasonal naive are in get_ml_model_quality. BEST FOR: "what will we spend in the next 30 days?", "what is the forecast for workspace X?", "what daily spend would be unusual?". NOT FOR: past spend (get_daily_cost_summary), month-end budget questions per tag. Empty until the ML steps have run; money in the account currency.'
+comment 'Daily spend forecast with an 80% prediction interval from the ML cost forecaster (Prophet per workspace and for the account: weekly seasonality, trend and holidays; seasonal naive for short histories). Its held-out MAPE and interval coverage against seasonal naive are in get_ml_model_quality. BEST FOR: "what will we spend in the next 30 days?", "what is the forecast for workspace X?", "what daily spend would be unusual?". NOT FOR: past spend (get_daily_cost_summary), month-end budget risk (get_budget_breach_risk), DBUs (get_dbu_demand_forecast). Empty until the ML steps have run; money in the account currency.'
 return
   with ws as (
     select workspace_id, workspace_name from {gold.dim_workspace} where is_current

@@ -9,7 +9,7 @@ returns table (
   model_name string comment 'Model.',
   model_version string comment 'Registered version evaluated.',
   dataset string comment 'What it was evaluated on (held-out later days of this account, or an account of another seed).',
-  metric string comment 'Metric, e.g. auc_pr, mae_minutes, f1, mape.',
+  metric string comment 'Metric, e.g. auc_pr, mae_minutes, f1, mape, mae_dbus, brier, savings_pct.',
   value double comment 'The model value.',
   baseline_value double comment 'The simple baselines value on the same data.',
   beats_baseline boolean comment 'True when the model is better than its baseline; false must be read as: use the simple rule.',
@@ -18,7 +18,7 @@ returns table (
   evaluated_at timestamp comment 'When (UTC).',
   days_since_evaluated int comment 'Days since the evaluation (how stale the model quality figure is).'
 )
-comment 'How good each ML model is, measured on data it did not train on and against a simple baseline (failed last time, the jobs median, a z-score, seasonal naive). BEST FOR: "can we trust the failure predictions?", "does the forecaster beat a naive forecast?", "when were the models last trained and evaluated?". NOT FOR: the predictions themselves (get_job_failure_risk, get_duration_forecast, get_cost_anomalies_ml, get_cost_forecast). Empty until the ML steps have run.'
+comment 'How good each ML model is, measured on data it did not train on and against a simple baseline (failed last time, the jobs median, a z-score, seasonal naive, the run rate of the month, committing the spend of the last period). BEST FOR: "can we trust the failure predictions?", "does the forecaster beat a naive forecast?", "when were the models last trained and evaluated?". NOT FOR: the predictions themselves (get_job_failure_risk, get_duration_forecast, get_cost_anomalies_ml, get_cost_forecast, get_dbu_demand_forecast, get_budget_breach_risk, get_commitment_recommendation). Empty until the ML steps have run.'
 return
   select
     e.model_name as model_name,
