@@ -165,16 +165,16 @@ def test_models_page_shows_the_account_forecast_the_jobs_at_risk_and_models_belo
         {"job_name": ["a", "b", "c"], "failure_probability": [0.1, 0.7, 0.3], "risk_band": ["low", "high", "medium"]}
     )
     quality = pd.DataFrame(
-        {
-            "model_name": ["cost_forecaster", "cost_forecaster", "job_failure_predictor"],
-            "model_version": ["1", "2", "1"],
-            "dataset": ["held out", "held out", "seed 7"],
-            "metric": ["mape", "mape", "auc_pr"],
-            "value": [0.2, 0.12345, 0.15],
-            "baseline_value": [0.1, 0.1, 0.04],
-            "beats_baseline": [False, False, True],
-            "evaluated_at": pd.to_datetime(["2026-11-01", "2026-11-20", "2026-11-25"]),
-            "days_since_evaluated": [29, 10, 5],
+        {  # the budget model could not be scored (no whole month in the data): neither beating nor losing
+            "model_name": ["cost_forecaster", "cost_forecaster", "job_failure_predictor", "budget_alert_model"],
+            "model_version": ["1", "2", "1", "1"],
+            "dataset": ["held out", "held out", "seed 7", "held out"],
+            "metric": ["mape", "mape", "auc_pr", "brier"],
+            "value": [0.2, 0.12345, 0.15, None],
+            "baseline_value": [0.1, 0.1, 0.04, None],
+            "beats_baseline": [False, False, True, None],
+            "evaluated_at": pd.to_datetime(["2026-11-01", "2026-11-20", "2026-11-25", "2026-11-25"]),
+            "days_since_evaluated": [29, 10, 5, 5],
         }
     )
     anomalies = pd.DataFrame(
@@ -195,6 +195,7 @@ def test_models_page_shows_the_account_forecast_the_jobs_at_risk_and_models_belo
     assert list(daily["forecast_list_cost"]) == [50.0, 60.0], "the account series (priced), not account + workspace"
     assert list(models.at_risk(data)["job_name"]) == ["b", "c"]
     latest = models.latest_evaluations(data)
+    latest = latest[latest["model_name"] != "budget_alert_model"]
     assert list(latest["model_version"]) == ["2", "1"], "the latest version per dataset, weaker models first"
     assert list(latest["value_text"]) == ["0.123", "0.15"]
     assert models.not_beating(data) == ["cost_forecaster"]

@@ -121,17 +121,18 @@ def latest_evaluations(data: ModelsData) -> pd.DataFrame:
     latest = latest.assign(
         value_text=latest["value"].map(_significant),
         baseline_text=latest["baseline_value"].map(_significant),
-        beats_baseline=latest["beats_baseline"].fillna(False).astype(bool),
+        beats_baseline=latest["beats_baseline"].astype("boolean").fillna(False).astype(bool),
     )
     return latest.sort_values(["beats_baseline", "model_name", "dataset"]).reset_index(drop=True)
 
 
 def not_beating(data: ModelsData) -> list[str]:
-    """Models whose latest evaluation on any dataset is no better than their baseline."""
+    """Models whose latest evaluation on any dataset is no better than their baseline (a model the data could not
+    score, e.g. month-end budgets on an account younger than a month, is not counted as losing)."""
     latest = latest_evaluations(data)
     if latest.empty:
         return []
-    return sorted(set(latest.loc[~latest["beats_baseline"], "model_name"]))
+    return sorted(set(latest.loc[~latest["beats_baseline"] & latest["value"].notna(), "model_name"]))
 
 
 def quality_note(data: ModelsData) -> str:
@@ -153,7 +154,7 @@ def kpis(data: ModelsData, rep: Report) -> list[Kpi]:
     forecast = forecast_by_day(data)
     days = len(forecast)
     latest = latest_evaluations(data)
-    models = latest["model_name"].nunique() if not latest.empty else 0
+    models = latest.loc[latest["value"].notna(), "model_name"].nunique() if not latest.empty else 0
     beating = models - len(not_beating(data)) if models else 0
     age = latest.groupby("model_name")["days_since_evaluated"].min().max() if models else None
     high = int((data.risk["risk_band"] == "high").sum()) if not data.risk.empty else 0
