@@ -194,7 +194,11 @@ def bench(
         ),
     ] = False,
     alerts: Annotated[
-        bool, typer.Option("--alerts", help="Instead: one evaluation cycle of every alert on 90 days of WORKSPACES.")
+        bool,
+        typer.Option(
+            "--alerts",
+            help="Instead: evaluation cycles of every alert on 90 days of WORKSPACES (warm: the later half).",
+        ),
     ] = False,
     ml: Annotated[
         bool,
