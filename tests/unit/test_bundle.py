@@ -88,6 +88,20 @@ def test_the_main_job_is_daily_serverless_and_passes_what_papermill_passes():
     }
 
 
+def test_models_retrain_weekly_and_the_daily_run_trains_only_models_without_a_champion():
+    documents = _committed()
+    training = documents["resources/hm_training.job.yml"]["resources"]["jobs"]["hm_training"]
+    assert training["schedule"]["quartz_cron_expression"] == "0 5 4 ? * SUN"
+    (task,) = training["tasks"]
+    assert task["notebook_task"] == {
+        "notebook_path": "../notebooks/06_ml_train.ipynb",
+        "base_parameters": {"models": "all"},
+    }
+    pipeline = documents["resources/hm_pipeline.job.yml"]["resources"]["jobs"]["hm_pipeline"]
+    daily = next(t for t in pipeline["tasks"] if t["task_key"] == "ml_train")
+    assert daily["notebook_task"]["base_parameters"] == {"models": "missing"}
+
+
 def test_overrides_parameter_sets_the_config_from_the_variables():
     text = bundle.overrides_parameter().replace("${var.catalog}", "main").replace("${var.warehouse_id}", "0123")
     for layer in bundle.LAYERS:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from hm_utils import config as config_module
+from hm_utils.errors import ConfigError
 from hm_utils.ml import catalog, estimators, tracking, training
 
 
@@ -127,3 +128,25 @@ def test_split_keeps_the_last_days_out_of_training():
     train, test = estimators.split_by_time(frame, "start_time", 5)
     assert train["start_time"].max() < test["start_time"].min()
     assert test["run_date"].nunique() == 5
+
+
+def test_the_daily_step_trains_only_models_without_a_champion(tmp_path, monkeypatch):
+    config = config_module.load("ci").with_overrides({"paths.home": str(tmp_path / "home")})
+    champion = training.train_model(config, _tiny("duration_predictor", max_iter=20), _run_features())
+    asked, built = [], []
+    monkeypatch.setattr("hm_utils.ml.features.build_features", lambda spark, config: built.append(1) or {})
+    monkeypatch.setattr(training, "train_models", lambda config, features, names: asked.append(names) or [])
+    monkeypatch.setattr(training, "write_evaluation", lambda spark, config, rows: None)
+
+    training.run_training(None, config, only_missing=True)
+    assert sorted(asked[-1]) == sorted(set(catalog.models()) - {champion.model})
+
+    training.run_training(None, config, only_missing=True, names=[champion.model])
+    assert len(asked) == 1 and len(built) == 1  # nothing without a champion: no features built, nothing trained
+    assert training.summary([]).empty
+
+
+def test_the_models_parameter_says_what_it_accepts():
+    assert training.missing_only("missing") and not training.missing_only("all")
+    with pytest.raises(ConfigError, match='pass "all"'):
+        training.missing_only("some")

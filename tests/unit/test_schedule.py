@@ -27,9 +27,12 @@ def test_one_crontab_line_per_job_running_hm_schedule_run(config):
     items = schedule.schedules(config)
     text = schedule.crontab_text(items)
     lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == len(items) == 2  # the pipeline and the frequent alert evaluation
+    assert len(lines) == len(items) == 3  # the pipeline, the frequent alert evaluation and the weekly training
     parsed = {entry.comment: entry for entry in CronTab(tab=text)}
     pipeline, alerts = parsed[f"hm {ROOT} local pipeline"], parsed[f"hm {ROOT} local alerts"]
+    training = parsed[f"hm {ROOT} local training"]
+    assert training.is_valid() and str(training.slices) == "5 4 * * 0"
+    assert training.command.endswith("schedule run training --env local")
     assert pipeline.is_valid() and str(pipeline.slices) == "0 6 * * *"
     assert f"cd {ROOT} &&" in pipeline.command and pipeline.command.endswith("schedule run pipeline --env local")
     assert alerts.is_valid() and str(alerts.slices) == "*/15 * * * *"

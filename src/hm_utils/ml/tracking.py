@@ -101,18 +101,25 @@ def champion_uri(config: Config, model: str) -> str:
     return f"models:/{registered_name(config, model)}@{CHAMPION}"
 
 
-def load_champion(config: Config, model: str) -> tuple[Estimator, str]:
-    """(estimator, version) of the model's champion; ModelNotTrainedError when there is none."""
+def champion_version(config: Config, model: str) -> str | None:
+    """The version of the model's champion; None when the model has none (or is not registered)."""
     client = configure(config)
     try:
-        version = client.get_model_version_by_alias(registered_name(config, model), CHAMPION).version
-    except mlflow.exceptions.MlflowException as exc:
+        return str(client.get_model_version_by_alias(registered_name(config, model), CHAMPION).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def load_champion(config: Config, model: str) -> tuple[Estimator, str]:
+    """(estimator, version) of the model's champion; ModelNotTrainedError when there is none."""
+    version = champion_version(config, model)
+    if version is None:
         raise ModelNotTrainedError(
             f"model {model} has no champion version",
             where=registry_uri(config),
             fix="train it first: `hm ml train` (or the ml_train step of `hm run`)",
-        ) from exc
-    return load_version(config, model, version), str(version)
+        )
+    return load_version(config, model, version), version
 
 
 def load_version(config: Config, model: str, version: str) -> Estimator:

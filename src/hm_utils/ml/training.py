@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ import pandas as pd
 
 from hm_utils import sources
 from hm_utils.config import Config
+from hm_utils.errors import ConfigError
 from hm_utils.ml import catalog, estimators, tracking
 from hm_utils.ml.catalog import ModelSpec
 
@@ -190,7 +191,20 @@ def evaluation_rows(
 def summary(results: list[TrainResult]) -> pd.DataFrame:
     """One line per model: version, alias, held-out score vs baseline, seconds (sorted by model)."""
     keep = ["model", "version", "alias", "metric", "score", "baseline_score", "beats_baseline", "seconds"]
-    return pd.DataFrame([asdict(r) for r in results])[keep].sort_values("model").reset_index(drop=True)
+    frame = pd.DataFrame([asdict(r) for r in results], columns=[f.name for f in fields(TrainResult)])
+    return frame[keep].sort_values("model").reset_index(drop=True)
+
+
+def missing_only(models: str) -> bool:
+    """The ml_train notebook's `models` parameter: "all" retrains every model, "missing" trains only the
+    models without a champion."""
+    if models not in ("all", "missing"):
+        raise ConfigError(
+            f"models = {models!r} is not a choice of the ml_train notebook",
+            where="notebooks/06_ml_train.ipynb: parameter models",
+            fix='pass "all" (retrain every model) or "missing" (only models without a champion)',
+        )
+    return models == "missing"
 
 
 def write_evaluation(spark: SparkSession, config: Config, rows: pd.DataFrame) -> None:
@@ -210,11 +224,21 @@ def dataset_label(config: Config, holdout: str = "held-out last days") -> str:
     return f"{config.get('source.kind')} account, {holdout}"
 
 
-def run_training(spark: SparkSession, config: Config, names: list[str] | None = None) -> list[TrainResult]:
-    """The ml_train step: build the feature tables from gold, train, evaluate and register the models, and
-    write their held-out evaluation to ml.model_evaluation."""
+def run_training(
+    spark: SparkSession, config: Config, names: list[str] | None = None, *, only_missing: bool = False
+) -> list[TrainResult]:
+    """Build the feature tables from gold, train, evaluate and register the models (or `names`), and write
+    their held-out evaluation to ml.model_evaluation.
+
+    `only_missing` trains only the models without a champion (the daily pipeline's ml_train step: a first
+    run, or a model newly declared); the weekly training job retrains every model."""
     from hm_utils.ml import features
 
+    if only_missing:
+        names = [name for name in (names or list(catalog.models())) if tracking.champion_version(config, name) is None]
+        if not names:
+            log.info("every model has a champion: nothing to train (the training job retrains them)")
+            return []
     built = features.build_features(spark, config)
     results = train_models(config, built, names)
     from hm_utils import clock
