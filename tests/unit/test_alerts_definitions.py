@@ -134,3 +134,25 @@ def test_the_incident_mapping_covers_every_simulated_incident_type_with_labels_a
         assert any(set(rule.labels.values()) <= set(d.labels) for d in candidates), (
             f"{rule.incident_type}: some alert of {rule.domains} carries the labels {sorted(rule.labels.values())}"
         )
+
+
+def test_recall_counts_only_the_incidents_a_replay_could_see():
+    """The simulator repeats incidents over the whole account; a replay of the last days judges only those
+    whose detection window (start to end + grace) reaches into it."""
+    _, grace = scoring.load_rules()
+    first, last = datetime(2026, 11, 22, 6), datetime(2026, 12, 6, 6)
+
+    def streak(start: datetime, job: str) -> dict:
+        return {"incident_type": "failure_streak", "workspace_id": "1", "entity_id": job,
+                "start_time": start, "end_time": start + timedelta(hours=6)}  # fmt: skip
+
+    old, late_notice, recent = (
+        streak(first - grace - timedelta(days=2), "10"),  # over before the replay's first evaluation could see it
+        streak(first - grace + timedelta(hours=1), "11"),  # its grace reaches into the replay
+        streak(last - timedelta(days=2), "12"),
+    )
+    fired = [{"alert_id": "rel_job_failure_streak", "domain": "reliability", "evaluated_at": first + timedelta(days=12),
+              "labels": {"workspace_id": "1", "job_id": "12"}}]  # fmt: skip
+    rows = scoring.recall([old, late_notice, recent], fired, (first, last))
+    assert [(r["entity_id"], r["detected"]) for r in rows] == [("11", False), ("12", True)]
+    assert len(scoring.recall([old, late_notice, recent], fired)) == 3  # without a replay span: every incident

@@ -3,8 +3,9 @@
 For each seed the command simulates the default account twice, with incidents and without, builds
 every layer, and replays the alerts once a day over the last days of the window as a scheduler
 would (the lifecycle included, state in memory, nothing delivered). Recall: each incident of the
-ground truth is detected when an alert of one of its domains (`incidents.yml`) starts firing
-between the incident's start and `grace` after its end with labels naming its workspace and entity.
+ground truth that the replay could see is detected when an alert of one of its domains (`incidents.yml`)
+starts firing between the incident's start and `grace` after its end with labels naming its workspace
+and entity.
 Precision: on the account without incidents, every instance that fired is listed by severity with
 its summary, so each can be explained (injected data defects, the simulator's usual noise).
 """
@@ -89,10 +90,20 @@ def replay(
 
 
 def recall(
-    truth: Sequence[dict[str, Any]], fired: Sequence[dict[str, Any]], path: Path = MAPPING_PATH
+    truth: Sequence[dict[str, Any]],
+    fired: Sequence[dict[str, Any]],
+    replayed: tuple[datetime, datetime] | None = None,
+    path: Path = MAPPING_PATH,
 ) -> list[dict[str, Any]]:
-    """One row per incident: whether an alert of the right domain and labels fired in time, and which."""
+    """One row per incident: whether an alert of the right domain and labels fired in time, and which.
+
+    With `replayed` (the first and last evaluation of a replay), only the incidents the replay could detect
+    count: those whose detection window (start to end + grace) reaches into it. The simulator repeats its
+    incidents over the whole account, most of them before a replay of the last days."""
     rules, grace = load_rules(path)
+    if replayed:
+        first, last = replayed
+        truth = [i for i in truth if _naive(i["end_time"]) + grace >= first and _naive(i["start_time"]) <= last]
     rows = []
     for incident in truth:
         rule = rules.get(incident["incident_type"])
@@ -179,7 +190,7 @@ def score_seed(
         "cycle_seconds_median": sorted(result.cycle_seconds)[len(result.cycle_seconds) // 2]
         if result.cycle_seconds
         else 0,
-        "recall": recall(truth, result.fired),
+        "recall": recall(truth, result.fired, (end - timedelta(days=days), end)),
         "fired": noise(result.fired),
     }
 
