@@ -179,8 +179,8 @@ def score_seed(
     layers.build_layers(spark, config, f"score-{seed}")
     # the last cycle runs at the simulation's end instant (simulation.end, or clock.hour when unset): the
     # account holds nothing later, and an end in the past would otherwise leave the replay over empty days
-    end = options.end
-    result = replay(config, evaluation.spark_runner(spark, config), end - timedelta(days=days), end, progress=progress)
+    start, end = options.end - timedelta(days=days), options.end
+    result = replay(config, evaluation.spark_runner(spark, config), start, end, progress=progress)
     truth_path = sources.simulated_folder(config) / "_ground_truth" / "incidents"
     truth = pq.read_table(truth_path).to_pylist() if incidents else []
     return {
@@ -190,7 +190,7 @@ def score_seed(
         "cycle_seconds_median": sorted(result.cycle_seconds)[len(result.cycle_seconds) // 2]
         if result.cycle_seconds
         else 0,
-        "recall": recall(truth, result.fired, (end - timedelta(days=days), end)),
+        "recall": recall(truth, result.fired, (start, end)),
         "fired": noise(result.fired),
     }
 

@@ -103,9 +103,12 @@ def champion_uri(config: Config, model: str) -> str:
 
 def champion_version(config: Config, model: str) -> str | None:
     """The version of the model's champion; None when the model has none (or is not registered)."""
-    client = configure(config)
+    return _champion_of(configure(config), registered_name(config, model))
+
+
+def _champion_of(client: mlflow.MlflowClient, name: str) -> str | None:
     try:
-        return str(client.get_model_version_by_alias(registered_name(config, model), CHAMPION).version)
+        return str(client.get_model_version_by_alias(name, CHAMPION).version)
     except mlflow.exceptions.MlflowException:
         return None
 
@@ -148,19 +151,16 @@ def promote(
     """Make `version` the champion when there is none or when `score` beats the champion's score on the same
     held-out data by `margin` (a share); otherwise make it the challenger. A retrain on the same data scores
     the same, so it never replaces the champion."""
-    try:
-        current = client.get_model_version_by_alias(name, CHAMPION).version
-    except mlflow.exceptions.MlflowException:
-        current = None
+    current = _champion_of(client, name)
     if current is None:
         client.set_registered_model_alias(name, CHAMPION, version)
         return Promotion(CHAMPION, None, None)
-    previous = champion_score(str(current))
+    previous = champion_score(current)
     if beats(score, previous, higher_is_better, margin):
         client.set_registered_model_alias(name, CHAMPION, version)
-        return Promotion(CHAMPION, str(current), previous)
+        return Promotion(CHAMPION, current, previous)
     client.set_registered_model_alias(name, CHALLENGER, version)
-    return Promotion(CHALLENGER, str(current), previous)
+    return Promotion(CHALLENGER, current, previous)
 
 
 def beats(score: float, other: float, higher_is_better: bool, margin: float = 0.0) -> bool:
