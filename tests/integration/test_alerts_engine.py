@@ -266,6 +266,40 @@ def test_the_incident_mapping_scores_a_replayed_firing(account, config, incident
     assert len(load_definitions()) == 56
 
 
+def test_a_repaired_run_is_judged_by_its_running_time_not_the_wait_for_its_repair(account, spark, config):
+    """A failed run repaired an hour or more later spans hours of wall-clock time; the runaway alert reads the
+    time its attempts ran, so the wait for the repair does not make it a runaway."""
+    from hm_utils import tables
+
+    runs = semantic.query.fetch(
+        spark,
+        f"select workspace_id, job_id, run_date, duration_seconds, active_seconds "
+        f"from {tables.full_name(config, 'gold.fct_job_runs')} where repairs > 0 "
+        f"order by duration_seconds - active_seconds desc, run_id limit 1",
+        {},
+    )
+    repaired = runs.iloc[0]
+    assert repaired.duration_seconds >= repaired.active_seconds + 20 * 60  # a repair starts 20+ min after
+    at = datetime.combine(repaired.run_date + timedelta(days=1), datetime.min.time()).replace(hour=6)
+    definition = get_definition("perf_runaway_job_run")
+    rows, errors, _ = evaluation.run_queries(
+        [definition], evaluation.config_at(config, at), evaluation.spark_runner(spark, config), 1
+    )
+    assert not errors
+    (row,) = [
+        r for r in rows[definition.id] if (r["workspace_id"], r["job_id"]) == (repaired.workspace_id, repaired.job_id)
+    ]
+    window = semantic.query.fetch(
+        spark,
+        f"select max(active_seconds) / 60 as active, max(duration_seconds) / 60 as wall "
+        f"from {tables.full_name(config, 'gold.fct_job_runs')} where workspace_id = '{repaired.workspace_id}' "
+        f"and job_id = '{repaired.job_id}' and is_completed and run_date between '{at.date() - timedelta(days=2)}' "
+        f"and '{at.date()}'",
+        {},
+    ).iloc[0]
+    assert row["max_active_minutes"] == pytest.approx(window.active) and window.active < window.wall
+
+
 def test_the_monitor_watches_its_own_runs(account, spark, config):
     """A failed step recorded in the run log fires the MLOps alert; a slow one the duration alert."""
     from hm_utils import runlog

@@ -166,6 +166,9 @@ def test_runaway_run_in_slow_jobs_and_sla_breaches(call, truth):
     start = runaway["start_date"] - timedelta(days=1)
     slow = call("get_slow_jobs", start_date=start)
     assert slow.iloc[0].job_id == runaway["entity_id"] and slow.iloc[0].longest_run_id == runaway["details"]["run_id"]
+    # the runaway ran in one attempt: its running time is its wall-clock time
+    assert slow.iloc[0].longest_active_run_id == runaway["details"]["run_id"]
+    assert slow.iloc[0].max_active_minutes == pytest.approx(runaway["magnitude"] * 60, abs=1)
     breaches = call("get_sla_breaches", start_date=start)
     assert breaches.iloc[0].run_id == runaway["details"]["run_id"] and breaches.iloc[0].target_source == "default"
 
@@ -190,6 +193,32 @@ def test_stale_table_in_table_freshness(call, config):
         assert row.hours_since_last_write.iloc[0] >= unwritten_hours - 24
     everything = call("get_table_freshness")
     assert len(everything) > len(frame) and not everything[~everything.is_stale].empty
+
+
+def test_a_table_written_on_weekdays_only_is_not_stale_over_the_weekend(call, spark, config):
+    """A weekday-only writer (run by hand on a weekend now and then) leaves its table unwritten from Friday to
+    Monday: its rhythm, not staleness. On the last Sunday of the account those tables get a weekend more before
+    they count as stale."""
+    now = clock.now(config).date()
+    sunday = now - timedelta(days=(now.weekday() + 1) % 7 or 7)
+    start = sunday - timedelta(days=30)
+    weekday_tables = query.fetch(
+        spark,
+        f"select target_table_full_name as table_full_name "
+        f"from {tables.full_name(config, 'gold.fct_table_lineage')} "
+        f"where is_write and job_id is not null and event_date between '{start}' and '{sunday}' "
+        f"group by target_table_full_name "
+        f"having count(distinct event_date) >= 10 "
+        f"and 10 * count(distinct case when dayofweek(event_date) in (1, 7) then event_date end) "
+        f"<= count(distinct event_date)",
+        {},
+    ).table_full_name
+    frame = call("get_table_freshness", start_date=start, end_date=sunday)
+    rows = frame[frame.table_full_name.isin(set(weekday_tables))]
+    assert not rows.empty, "the account has jobs that run on weekdays only"
+    expected = (3 * rows.usual_interval_hours).clip(lower=36) + 48
+    assert list(rows.stale_threshold_hours) == pytest.approx(list(expected))
+    assert not rows.is_stale.any(), rows[rows.is_stale][["table_full_name", "hours_since_last_write"]]
 
 
 def test_incident_timeline_and_mttr_see_the_streak_and_the_burst(call, truth):

@@ -4,6 +4,7 @@ SDK's own request type, and the deployment creates, updates and trashes through 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -64,17 +65,24 @@ def test_the_payload_carries_schedule_retrigger_and_the_wrapped_condition(dev_co
     assert payload["evaluation"]["source"]["name"] == "firing_instances"
     assert payload["evaluation"]["empty_result_state"] == "OK"
     query = payload["query_text"]
-    assert "count_if(result.`max_consecutive_failures` >= 3.0)" in query and query.endswith("having count(*) > 0")
+    assert "count_if(result.`max_consecutive_failures` >= 4.0)" in query and query.endswith("having count(*) > 0")
     assert payload["parent_path"] == "/Workspace/Shared/health_monitor/alerts"
     assert payload["display_name"] == "[Health Monitor] Job failing repeatedly"
 
 
 def test_conditions_translate_every_operator_and_threshold_kind():
     sql = {d.id: deploy.condition_sql(d) for d in load_definitions()}
-    assert sql["rel_job_not_recovered"] == "result.`open_incident_since` is not null"
+    assert sql["rel_job_not_recovered"] == "result.`hours_failing` >= 36.0"
     assert sql["rel_pipeline_last_update_failed"] == "result.`last_result_state` = 'FAILED'"
-    assert sql["rel_job_success_rate_low"] == "result.`success_rate` < 0.8"
-    assert sql["perf_runaway_job_run"] == "result.`max_duration_minutes` > result.`runaway_minutes`"
+    assert sql["rel_job_success_rate_low"] == "result.`success_rate` < result.`low_rate`"
+    assert sql["perf_runaway_job_run"] == "result.`max_active_minutes` > result.`runaway_minutes`"
+    unary = replace(
+        get_definition("rel_job_not_recovered"),
+        source="open_incident_since",
+        operator="IS_NOT_NULL",
+        threshold_value=None,
+    )
+    assert deploy.condition_sql(unary) == "result.`open_incident_since` is not null"
 
 
 def test_a_warehouse_is_required(dev_config):

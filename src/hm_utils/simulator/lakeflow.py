@@ -105,19 +105,22 @@ BAD_CHANGE_SHARE = 0.03  # share of (job, 4-day block) pairs in which a bad code
 BAD_CHANGE_DAYS = 4
 
 
-def run_signals(seed: int, jobs: pd.DataFrame, job: np.ndarray, start: np.ndarray, day: int) -> tuple[np.ndarray, ...]:
+def run_signals(
+    seed: int, jobs: pd.DataFrame, job: np.ndarray, start: np.ndarray, day: int, bad_changes: bool = True
+) -> tuple[np.ndarray, ...]:
     """What makes a run fail or run long, from things observable before it starts (docs/simulator.md, ML signals).
 
     Failure odds (times the job's base rate): x2 for starts between 00:00 and 05:00 UTC (the nightly batch
     window), x0.5 on serverless, x8 while a bad code change is live (a hash of seed, job and 4-day block,
-    so it shows in the job's recent failures and is fixed by the next block). Duration (times the job's usual
+    so it shows in the job's recent failures and is fixed by the next block; an incident of the job's owners, so
+    `bad_changes=False` on an account without incidents). Duration (times the job's usual
     time): grows with the input volume since the previous run; a daily job's input is the previous day's
     activity (weekends 0.45 of a weekday), a weekday-only job's Monday run takes Friday to Sunday; half of the
     duration is fixed overhead. Pure functions of (seed, job, day, start): the same draws as before."""
     hour = (start % US_PER_DAY) // US_PER_HOUR
     serverless = jobs.compute.to_numpy()[job] == "SERVERLESS"
     block = day // BAD_CHANGE_DAYS
-    bad_change = unit_hash(seed, 991, job, block) < BAD_CHANGE_SHARE
+    bad_change = bad_changes & (unit_hash(seed, 991, job, block) < BAD_CHANGE_SHARE)
     odds = np.where(hour < 5, 2.0, 1.0) * np.where(serverless, 0.5, 1.0) * np.where(bad_change, 8.0, 1.0)
     previous_day_volume = 0.45 if weekday_of(day - 1) >= 5 else 1.0
     monday_backlog = (weekday_of(day) == 0) & jobs.weekday_only.to_numpy()[job]
@@ -160,7 +163,7 @@ def simulate_job_runs(options: SimulationOptions, account: Account, window: Wind
             start = np.r_[start, day * US_PER_DAY + rng.integers(7 * US_PER_HOUR, 18 * US_PER_HOUR, extra.size)]
             trigger = np.r_[trigger, np.full(extra.size, "ONETIME", dtype=object)]
         n = job.size
-        fail_odds, volume = run_signals(options.seed, jobs, job, start, day)
+        fail_odds, volume = run_signals(options.seed, jobs, job, start, day, bad_changes=options.incidents)
         duration = jobs.duration_min.to_numpy()[job] * volume * np.exp(rng.normal(0.0, 0.25, n)) * US_PER_MINUTE
         failed = rng.random(n) < np.minimum(jobs.fail_prob.to_numpy()[job] * fail_odds, MAX_FAIL_PROB)
         code_pick = rng.choice(len(FAILURE_CODES), size=n, p=FAILURE_WEIGHTS)

@@ -16,6 +16,8 @@ returns table (
   p90_duration_minutes double comment '90th percentile run duration in minutes.',
   max_duration_minutes double comment 'Longest run in minutes.',
   longest_run_id string comment 'Run id of the longest run.',
+  max_active_minutes double comment 'Longest time one run spent running in minutes: its attempts added up, without the waits between a failed attempt and its repair (a runaway run, not a late repair).',
+  longest_active_run_id string comment 'Run id of the run with max_active_minutes.',
   total_run_hours double comment 'Sum of run durations in hours.',
   avg_queue_minutes double comment 'Average minutes queued before starting.',
   avg_setup_minutes double comment 'Average minutes spent setting up compute.',
@@ -27,7 +29,8 @@ return
     select workspace_id, workspace_name from {gold.dim_workspace} where is_current
   ),
   runs as (
-    select r.*, row_number() over (partition by r.workspace_id, r.job_id order by r.duration_seconds desc, r.run_id) as length_order
+    select r.*, row_number() over (partition by r.workspace_id, r.job_id order by r.duration_seconds desc, r.run_id) as length_order,
+      row_number() over (partition by r.workspace_id, r.job_id order by r.active_seconds desc, r.run_id) as active_order
     from {gold.fct_job_runs} as r
     left join ws as w on w.workspace_id = r.workspace_id and workspace is not null
     where r.run_date between start_date and end_date
@@ -41,6 +44,8 @@ return
       percentile(duration_seconds, 0.9) / 60 as p90_duration_minutes,
       max(duration_seconds) / 60 as max_duration_minutes,
       max(case when length_order = 1 then run_id end) as longest_run_id,
+      max(active_seconds) / 60 as max_active_minutes,
+      max(case when active_order = 1 then run_id end) as longest_active_run_id,
       sum(duration_seconds) / 3600 as total_run_hours,
       avg(queue_seconds) / 60 as avg_queue_minutes,
       avg(setup_seconds) / 60 as avg_setup_minutes,
@@ -63,6 +68,8 @@ return
     r.p90_duration_minutes as p90_duration_minutes,
     r.max_duration_minutes as max_duration_minutes,
     r.longest_run_id as longest_run_id,
+    r.max_active_minutes as max_active_minutes,
+    r.longest_active_run_id as longest_active_run_id,
     r.total_run_hours as total_run_hours,
     r.avg_queue_minutes as avg_queue_minutes,
     r.avg_setup_minutes as avg_setup_minutes,
