@@ -17,8 +17,8 @@ from hm_utils.alerts.store import MemoryStore
 
 T0 = datetime(2026, 11, 30, 6, 0)
 STREAK = replace(
-    get_definition("rel_job_failure_streak"), keep_firing_for=timedelta(0)
-)  # critical, >= 3, workspace + job
+    get_definition("rel_job_failure_streak"), keep_firing_for=timedelta(0), threshold_value=3
+)  # critical, >= 3 (pinned: these tests are about the lifecycle, not the threshold), workspace + job
 
 
 def _rows(*jobs: tuple[str, int]) -> list[dict]:
@@ -91,10 +91,10 @@ def test_an_empty_result_follows_empty_result_state():
 
 def test_a_threshold_column_is_read_per_row():
     definition = get_definition("perf_runaway_job_run")
-    rows = [{"workspace_id": "w", "workspace_name": "n", "job_id": "j", "job_name": "x", "longest_run_id": "r",
-             "p50_duration_minutes": 20.0, "max_duration_minutes": minutes, "runaway_minutes": 260.0} for minutes in (840.0,)]  # fmt: skip
+    rows = [{"workspace_id": "w", "workspace_name": "n", "job_id": "j", "job_name": "x", "longest_active_run_id": "r",
+             "p50_duration_minutes": 20.0, "max_active_minutes": minutes, "runaway_minutes": 260.0} for minutes in (840.0,)]  # fmt: skip
     assert lifecycle.judge(definition, rows)[0].active
-    rows[0]["max_duration_minutes"] = 200.0
+    rows[0]["max_active_minutes"] = 200.0
     assert not lifecycle.judge(definition, rows)[0].active
 
 
