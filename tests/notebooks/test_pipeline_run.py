@@ -60,7 +60,9 @@ def test_killed_run_completes_on_the_next_run(spark, config, account):
     time.sleep(4)  # inside the bronze step, with writes in flight
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    rerun = _hm("run", "--env", "ci", "--only", "bronze")
+    # the killed run's kernel lives on until it notices its parent is gone (about a second) and holds the run
+    # lock meanwhile: the rerun queues behind it as a user would, then finds the lock free
+    rerun = _hm("run", "--env", "ci", "--only", "bronze", "--wait", "120")
     assert rerun.returncode == 0, rerun.stderr
     for key in tables.keys(config, "source"):
         source = io.read_table(spark, config, key).count()
