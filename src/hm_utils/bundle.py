@@ -144,13 +144,22 @@ def job_parameters() -> dict[str, str]:
     return {"env": "${bundle.target}", "overrides": overrides_parameter(), "run_id": "{{job.run_id}}"}
 
 
+def job_reference(job: str) -> str:
+    """The id of the bundle job of run-plan job `job`, as the CLI substitutes it at deploy time."""
+    return f"${{resources.jobs.hm_{job}.id}}"
+
+
 def _task(step: plan.Step, after: tuple[str, ...]) -> dict[str, Any]:
     task: dict[str, Any] = {"task_key": step.name}
     if after:
         task["depends_on"] = [{"task_key": name} for name in after]
-    task["notebook_task"] = {"notebook_path": f"../{step.notebook}"}
-    if step.parameters:
-        task["notebook_task"]["base_parameters"] = {k: widget_text(v) for k, v in step.parameters.items()}
+    if step.databricks_run_job:
+        # the other job runs the same notebook; its queue keeps its runs (this one included) one at a time
+        task["run_job_task"] = {"job_id": job_reference(step.databricks_run_job)}
+    else:
+        task["notebook_task"] = {"notebook_path": f"../{step.notebook}"}
+        if step.parameters:
+            task["notebook_task"]["base_parameters"] = {k: widget_text(v) for k, v in step.parameters.items()}
     task["max_retries"] = step.retries
     if step.retries:
         task["min_retry_interval_millis"] = 5 * 60 * 1000
@@ -275,6 +284,7 @@ def _job_cluster(env: str, config: Config, job: dict[str, Any]) -> dict[str, Any
         "tasks": [
             {"task_key": task["task_key"], "job_cluster_key": "hm", "libraries": [{"whl": "../dist/*.whl"}]}
             for task in job["tasks"]
+            if "notebook_task" in task  # a task running another job uses that job's compute
         ],
     }
 
@@ -377,6 +387,24 @@ def validate(root: Path, documents: dict[str, dict[str, Any]]) -> list[str]:
             for task in spec.get("tasks") or []:
                 problems += _task_problems(folder, f"{path}: {key}.{task.get('task_key')}", task, job_level)
     problems += _variable_problems(documents)
+    problems += _job_reference_problems(documents)
+    return problems
+
+
+def _job_reference_problems(documents: dict[str, dict[str, Any]]) -> list[str]:
+    """Tasks that run a job the bundle does not declare (`${resources.jobs.<key>.id}` the CLI cannot resolve)."""
+    jobs = {
+        key: spec
+        for document in documents.values()
+        for key, spec in ((document.get("resources") or {}).get("jobs") or {}).items()
+    }
+    problems = []
+    for key, spec in jobs.items():
+        for task in spec.get("tasks") or []:
+            reference = str((task.get("run_job_task") or {}).get("job_id", ""))
+            match = re.fullmatch(r"\$\{resources\.jobs\.([^.}]+)\.id\}", reference)
+            if reference and (match is None or match.group(1) not in jobs):
+                problems.append(f"{key}.{task['task_key']}: runs job {reference}, which the bundle does not declare")
     return problems
 
 
@@ -481,9 +509,14 @@ def describe(documents: dict[str, dict[str, Any]], target: str) -> list[str]:
             for task in job["tasks"]:
                 after = ", ".join(d["task_key"] for d in task.get("depends_on", [])) or "-"
                 timeout = task.get("timeout_seconds", 0) // 60
+                runs = (
+                    task["notebook_task"]["notebook_path"].removeprefix("../")
+                    if "notebook_task" in task
+                    else f"runs job {task['run_job_task']['job_id']} and waits for it"
+                )
                 lines.append(
                     f"  task {task['task_key']:<10} after {after:<10} retries {task.get('max_retries', 0)}"
-                    f" · timeout {timeout} min · {task['notebook_task']['notebook_path'].removeprefix('../')}"
+                    f" · timeout {timeout} min · {runs}"
                 )
     return lines
 

@@ -3,7 +3,9 @@
 `hm run` executes a job's steps with papermill, `hm deploy` generates the Databricks bundle's jobs from
 them (one task per step) and `hm schedule` the local crontab / systemd timers. A step belongs to the
 job named by its `job:` (the first job when it names none) and runs after the step before it in the same
-job, or after the steps listed in `after:`.
+job, or after the steps listed in `after:`. A step with `databricks_run_job:` runs its notebook locally but,
+on Databricks, triggers that job (which runs the same notebook) and waits for it: the pipeline's alerts step
+goes through the alerts job, whose runs queue one at a time, so two evaluations never overlap there either.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from hm_utils.config import Config
 from hm_utils.errors import ConfigError
 
 _JOB_FIELDS = {"description", "schedule", "timezone", "timeout_minutes", "task_defaults"}
-_STEP_FIELDS = {"name", "notebook", "parameters", "when", "job", "after", "retries", "timeout_minutes"}
+_STEP_FIELDS = {
+    "name", "notebook", "parameters", "when", "job", "after", "retries", "timeout_minutes", "databricks_run_job"
+}  # fmt: skip
 _TASK_DEFAULT_FIELDS = {"retries", "timeout_minutes"}
 
 
@@ -35,6 +39,7 @@ class Step:
     after: tuple[str, ...] | None = None  # None: the step before it in its job
     retries: int = 0
     timeout_minutes: int = 0  # 0: no timeout
+    databricks_run_job: str = ""  # on Databricks: trigger this job (same notebook) instead of running the notebook
 
     def applies(self, config: Config) -> bool:
         """Whether the step's `when` conditions (dotted param → value) hold for this config."""
@@ -123,6 +128,7 @@ def _parse_step(config: Config, entry: Any, where: str, main: str, jobs: dict[st
         timeout_minutes=_count(
             entry.get("timeout_minutes", defaults.get("timeout_minutes", 0)), "timeout_minutes", where
         ),
+        databricks_run_job=str(entry.get("databricks_run_job") or ""),
     )
 
 
@@ -157,6 +163,8 @@ def _check_names(jobs: dict[str, Job], path: Path) -> None:
     for job in jobs.values():
         own = [step.name for step in job.steps]
         for step in job.steps:
+            if step.databricks_run_job:
+                _check_run_job(step, jobs, f"{path}: steps.{step.name}.databricks_run_job")
             for name in step.after or ():
                 if name not in own or own.index(name) >= own.index(step.name):
                     raise ConfigError(
@@ -164,6 +172,24 @@ def _check_names(jobs: dict[str, Job], path: Path) -> None:
                         where=f"{path}: steps.{step.name}.after",
                         fix="name earlier steps of the same job (jobs trigger each other only by schedule)",
                     )
+
+
+def _check_run_job(step: Step, jobs: dict[str, Job], where: str) -> None:
+    """The job a step triggers on Databricks is another job that runs the step's notebook."""
+    target = jobs.get(step.databricks_run_job)
+    if target is None or target.name == step.job:
+        raise ConfigError(
+            f"step '{step.name}' triggers job '{step.databricks_run_job}', which is not another declared job",
+            where=where,
+            fix=f"name one of {[name for name in jobs if name != step.job]}",
+        )
+    if not any(other.notebook == step.notebook and other.parameters == step.parameters for other in target.steps):
+        raise ConfigError(
+            f"step '{step.name}' runs {step.notebook} locally but job '{target.name}' has no step running it"
+            " with the same parameters, so Databricks would do something else",
+            where=where,
+            fix=f"add a step with notebook: {step.notebook} to job '{target.name}', or remove databricks_run_job",
+        )
 
 
 def _count(value: Any, what: str, where: str) -> int:

@@ -64,7 +64,14 @@ def test_bundle_jobs_and_the_run_plan_agree_on_every_target():
             for step in job.steps:
                 if step.name in tasks:
                     task = tasks[step.name]
-                    assert task["notebook_task"]["notebook_path"] == f"../{step.notebook}"
+                    if step.databricks_run_job:
+                        runs = jobs[f"hm_{step.databricks_run_job}"]["tasks"]
+                        assert task["run_job_task"] == {
+                            "job_id": f"${{resources.jobs.hm_{step.databricks_run_job}.id}}"
+                        }
+                        assert f"../{step.notebook}" in [t["notebook_task"]["notebook_path"] for t in runs]
+                    else:
+                        assert task["notebook_task"]["notebook_path"] == f"../{step.notebook}"
                     assert task["max_retries"] == step.retries
                     assert task.get("timeout_seconds", 0) == step.timeout_minutes * 60
 
@@ -158,6 +165,10 @@ def test_job_cluster_compute_is_a_target_override(tmp_path):
     assert all(
         task["job_cluster_key"] == "hm" and task["libraries"] == [{"whl": "../dist/*.whl"}] for task in prod["tasks"]
     )
+    assert "alerts" not in {task["task_key"] for task in prod["tasks"]}  # it runs the alerts job, on that job's cluster
+    assert "alert_check" in {
+        t["task_key"] for t in documents["databricks.yml"]["targets"]["prod"]["resources"]["jobs"]["hm_alerts"]["tasks"]
+    }
     assert "hm_utils" in documents["databricks.yml"]["artifacts"]
     assert "resources" not in documents["databricks.yml"]["targets"]["dev"]  # dev stays serverless
     assert bundle.validate(root, documents) == []
@@ -318,6 +329,56 @@ def test_the_frequent_alert_job_runs_the_alerts_notebook_every_15_minutes():
     assert {"monitoring", "ml_score", "ml_train"} <= _upstream(after, "alerts"), (
         "alerts read the monitoring results and the models' predictions"
     )
+
+
+def test_on_databricks_every_alert_evaluation_is_a_queued_run_of_the_alerts_job():
+    """The pipeline's alerts step triggers the alerts job instead of evaluating beside it: that job's runs queue
+    one at a time, so a daily evaluation never reads the alert state a frequent one is changing."""
+    documents = _committed()
+    pipeline = documents["resources/hm_pipeline.job.yml"]["resources"]["jobs"]["hm_pipeline"]
+    alerts = documents["resources/hm_alerts.job.yml"]["resources"]["jobs"]["hm_alerts"]
+    evaluating = [
+        (key, task)
+        for document in documents.values()
+        for key, job in ((document.get("resources") or {}).get("jobs") or {}).items()
+        for task in job["tasks"]
+        if (task.get("notebook_task") or {}).get("notebook_path") == "../notebooks/08_alerts_evaluate.ipynb"
+    ]
+    assert [key for key, _ in evaluating] == ["hm_alerts"]
+    assert alerts["max_concurrent_runs"] == 1 and alerts["queue"] == {"enabled": True}
+    step = next(t for t in pipeline["tasks"] if t["task_key"] == "alerts")
+    assert step["run_job_task"] == {"job_id": "${resources.jobs.hm_alerts.id}"}
+    assert step["depends_on"] == [{"task_key": "ml_score"}]
+    assert "runs job ${resources.jobs.hm_alerts.id} and waits for it" in "\n".join(bundle.describe(documents, "prod"))
+
+
+def test_a_task_running_a_job_the_bundle_does_not_declare_is_found():
+    documents = _committed()
+    step = next(
+        t
+        for t in documents["resources/hm_pipeline.job.yml"]["resources"]["jobs"]["hm_pipeline"]["tasks"]
+        if "run_job_task" in t
+    )
+    step["run_job_task"]["job_id"] = "${resources.jobs.hm_alert.id}"
+    problems = bundle.validate(ROOT, documents)
+    assert problems == ["hm_pipeline.alerts: runs job ${resources.jobs.hm_alert.id}, which the bundle does not declare"]
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ("databricks_run_job: nightly", "triggers job 'nightly', which is not another declared job"),
+        ("databricks_run_job: pipeline", "triggers job 'pipeline', which is not another declared job"),
+        ("databricks_run_job: training", "job 'training' has no step running it"),
+    ],
+)
+def test_a_step_triggering_a_job_that_does_not_run_its_notebook_is_refused(tmp_path, step, message):
+    text = (ROOT / "params" / "run_plan.yml").read_text()
+    assert "    databricks_run_job: alerts\n" in text
+    root = _project(tmp_path, text.replace("    databricks_run_job: alerts\n", f"    {step}\n"))
+    with pytest.raises(ConfigError, match=message) as raised:
+        plan.load_jobs(config_module.load("prod", root=root))
+    assert raised.value.where.endswith("steps.alerts.databricks_run_job")
 
 
 def _upstream(after: dict[str, list[str]], task: str) -> set[str]:

@@ -34,9 +34,9 @@ def evaluate_step(
 
     The whole cycle (state read, state and history written, notifications delivered and recorded) runs
     under the engine home's run lock, so two evaluations never interleave and none writes beside a run
-    (inside `hm run` the step writes under the run's own hold; elsewhere it waits `wait_seconds`). On
-    Databricks each job queues its own runs; the lock does not reach there, so the pipeline's alerts step
-    and the frequent alerts job are not kept apart (re-running one evaluation time stays harmless).
+    (inside `hm run` the step writes under the run's own hold; elsewhere it waits `wait_seconds`). The lock
+    does not reach Databricks: there every evaluation is a run of the alerts job, whose runs queue one at a
+    time (the pipeline's alerts step triggers it: `databricks_run_job` in the run plan).
     Evaluation errors are reported after the cycle is committed and delivered, as one error naming each
     file and field, so one broken alert never holds up the others."""
     exclusive = locking.writing(config, wait_seconds) if config.is_local else contextlib.nullcontext()
