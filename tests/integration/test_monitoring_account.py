@@ -182,38 +182,56 @@ def test_injected_table_defects_are_flagged_by_the_outputs(account, spark, confi
     assert critical.empty, critical.to_string()
 
 
-def test_mlops_functions_answer_with_no_model(account, spark, config):
+@pytest.fixture
+def tracked(account, spark, config, tmp_path):
+    """Export the runs of another MLflow store (`tracked(uri)`); the account's own export is restored afterwards."""
+    from hm_utils import config as config_module
+
+    yield lambda uri: mlflow_runs.export_runs(spark, config_module.load(config.env, {"ml.tracking_uri": uri}))
+    mlflow_runs.export_runs(spark, config)
+
+
+def test_training_exports_its_runs_for_the_mlops_functions(account, spark, config):
+    """The account's training ran after its monitoring step: its runs are in the table all the same."""
+    exported = io.read_table(spark, config, mlflow_runs.RUNS_KEY).toPandas()
+    trained = {result.model for result in account["ml_train"]}
+    assert trained <= set(exported.model_name)
+    assert exported.experiment_name.str.startswith(config.get("ml.experiment_prefix")).all()
+
+
+def test_mlops_functions_answer_with_no_model(spark, config, tracked, tmp_path):
+    assert tracked(f"sqlite:///{tmp_path / 'never-created.db'}") == 0
     assert io.read_table(spark, config, mlflow_runs.RUNS_KEY).count() == 0
+    assert not (tmp_path / "never-created.db").exists()  # reading never creates an empty store
     for name in ("get_model_training_runs", "get_stale_models"):
         assert spark.sql(f"select * from {assets.qualified(config, name)}()").count() == 0
 
 
 @pytest.fixture
-def trained_model(account, spark, config, tmp_path):
-    """One tiny MLflow run (a metric and its baseline) an hour before the pinned now, exported; the empty export
-    is restored afterwards."""
+def trained_model(config, tracked, tmp_path):
+    """One tiny MLflow run of the kit (a metric and its baseline) an hour before the pinned now, and one run of an
+    experiment that is not the kit's, exported."""
     from mlflow.tracking import MlflowClient
 
     from hm_utils import clock
-    from hm_utils import config as config_module
+    from hm_utils.ml import tracking
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri)
     started = int(clock.now(config).timestamp() * 1000) - 3_600_000
-    run = client.create_run(
-        client.create_experiment("hm-test"), start_time=started, tags={"model_name": "cost_forecast"}
-    )
-    client.log_param(run.info.run_id, "horizon_days", 14)
-    client.log_metric(run.info.run_id, "mae", 10.0, timestamp=started)
-    client.log_metric(run.info.run_id, "baseline_mae", 12.5, timestamp=started)
-    client.set_terminated(run.info.run_id, end_time=started + 60_000)
-    yield mlflow_runs.export_runs(spark, config_module.load(config.env, {"ml.tracking_uri": uri}))
-    mlflow_runs.export_runs(spark, config)
+    experiments = {tracking.experiment_name(config, "cost"): "cost_forecast", "/Users/someone@example.com/x": "churn"}
+    for experiment, model in experiments.items():
+        run = client.create_run(client.create_experiment(experiment), start_time=started, tags={"model_name": model})
+        client.log_param(run.info.run_id, "horizon_days", 14)
+        client.log_metric(run.info.run_id, "mae", 10.0, timestamp=started)
+        client.log_metric(run.info.run_id, "baseline_mae", 12.5, timestamp=started)
+        client.set_terminated(run.info.run_id, end_time=started + 60_000)
+    return tracked(uri)
 
 
 def test_mlops_answers_with_a_model(account, spark, config, trained_model):
     examples = [e for e in genie.load_space("mlops")["examples"] if e.get("requires_models")]
-    assert trained_model == 1 and examples
+    assert trained_model == 1 and examples  # the other experiment's run is not the kit's
     empty = [e["question"] for e in examples if spark.sql(genie.example_sql(config, e)).count() == 0]
     assert set(empty) <= {"Which models are stale?"}, empty  # trained an hour ago: not stale under 7 days
     runs = spark.sql(f"select * from {assets.qualified(config, 'get_model_training_runs')}()").toPandas()

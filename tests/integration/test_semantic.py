@@ -361,8 +361,8 @@ def test_every_genie_example_answers_on_its_asset(account, spark, config, domain
     """Each example runs and returns rows on the simulated account: an empty answer teaches Genie nothing.
     The exceptions: a question about more workspaces than this account has (lateral movement needs 5 workspaces,
     the default account's incident has them; the test account has 2); examples about trained models
-    (`requires_models`) run here with no model trained (tests/integration/test_monitoring_account.py runs them with
-    one); examples whose healthy answer is "nothing" (`empty_when` says when) must run but may be empty."""
+    (`requires_models`: tests/integration/test_monitoring_account.py runs them with one model and with none);
+    examples whose healthy answer is "nothing" (`empty_when` says when) must run but may be empty."""
 
     def needs_more_workspaces(example):
         wanted = int(example.get("args", {}).get("min_workspaces", 5))  # the function's default threshold

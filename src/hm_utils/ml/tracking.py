@@ -56,8 +56,13 @@ def configure(config: Config) -> mlflow.MlflowClient:
     return mlflow.MlflowClient(tracking_uri(config), registry_uri(config))
 
 
+def experiment_prefix(config: Config) -> str:
+    """What the name of every experiment of the kit starts with."""
+    return str(config.get("ml.experiment_prefix", "/Shared/health_monitor_"))
+
+
 def experiment_name(config: Config, domain: str) -> str:
-    return f"{config.get('ml.experiment_prefix', '/Shared/health_monitor_')}{domain}_ml"
+    return f"{experiment_prefix(config)}{domain}_ml"
 
 
 def experiment_id(client: mlflow.MlflowClient, config: Config, domain: str) -> str:

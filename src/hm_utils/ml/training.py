@@ -245,4 +245,7 @@ def run_training(
 
     evaluated_at = clock.now(config).replace(tzinfo=None)
     write_evaluation(spark, config, evaluation_rows(results, dataset_label(config), evaluated_at))
+    from hm_utils.monitoring import mlflow_runs
+
+    mlflow_runs.export_runs(spark, config)  # the MLOps functions see these runs now, not after the next monitoring
     return results
