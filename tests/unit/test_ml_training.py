@@ -133,16 +133,19 @@ def test_split_keeps_the_last_days_out_of_training():
 def test_the_daily_step_trains_only_models_without_a_champion(tmp_path, monkeypatch):
     config = config_module.load("ci").with_overrides({"paths.home": str(tmp_path / "home")})
     champion = training.train_model(config, _tiny("duration_predictor", max_iter=20), _run_features())
-    asked, built = [], []
+    asked, built, exported = [], [], []
     monkeypatch.setattr("hm_utils.ml.features.build_features", lambda spark, config: built.append(1) or {})
     monkeypatch.setattr(training, "train_models", lambda config, features, names: asked.append(names) or [])
     monkeypatch.setattr(training, "write_evaluation", lambda spark, config, rows: None)
+    monkeypatch.setattr("hm_utils.monitoring.mlflow_runs.export_runs", lambda spark, config: exported.append(asked[:]))
 
     training.run_training(None, config, only_missing=True)
     assert sorted(asked[-1]) == sorted(set(catalog.models()) - {champion.model})
+    assert exported == [asked]  # the runs are exported for the MLOps functions once the training is done
 
     training.run_training(None, config, only_missing=True, names=[champion.model])
     assert len(asked) == 1 and len(built) == 1  # nothing without a champion: no features built, nothing trained
+    assert len(exported) == 1
     assert training.summary([]).empty
 
 
