@@ -43,30 +43,31 @@ def runs_frame(uri: str, experiment_prefix: str) -> pd.DataFrame:
 
     client = MlflowClient(tracking_uri=uri)
     pattern = experiment_prefix.replace("'", "''") + "%"
-    experiments = _every_page(
-        lambda token: client.search_experiments(filter_string=f"name LIKE '{pattern}'", page_token=token)
-    )
-    rows = []
-    for experiment in experiments:
-        runs = _every_page(
-            lambda token, ids=(experiment.experiment_id,): client.search_runs(list(ids), page_token=token)
+    experiments = {
+        e.experiment_id: e.name
+        for e in _every_page(
+            lambda token: client.search_experiments(filter_string=f"name LIKE '{pattern}'", page_token=token)
         )
-        for run in runs:
-            tags = dict(run.data.tags)
-            rows.append(
-                {
-                    "experiment_name": experiment.name,
-                    "model_name": tags.get("model_name") or tags.get("mlflow.runName") or experiment.name,
-                    "run_id": run.info.run_id,
-                    "run_name": run.info.run_name,
-                    "status": run.info.status,
-                    "start_time": _utc(run.info.start_time),
-                    "end_time": _utc(run.info.end_time),
-                    "metrics": {k: float(v) for k, v in run.data.metrics.items()},
-                    "params": dict(run.data.params),
-                    "tags": {k: v for k, v in tags.items() if not k.startswith("mlflow.")},
-                }
-            )
+    }
+    if not experiments:
+        return pd.DataFrame()  # searching the runs of no experiment is an error
+    rows = []
+    for run in _every_page(lambda token: client.search_runs(list(experiments), page_token=token)):
+        tags, experiment = dict(run.data.tags), experiments[run.info.experiment_id]
+        rows.append(
+            {
+                "experiment_name": experiment,
+                "model_name": tags.get("model_name") or tags.get("mlflow.runName") or experiment,
+                "run_id": run.info.run_id,
+                "run_name": run.info.run_name,
+                "status": run.info.status,
+                "start_time": _utc(run.info.start_time),
+                "end_time": _utc(run.info.end_time),
+                "metrics": {k: float(v) for k, v in run.data.metrics.items()},
+                "params": dict(run.data.params),
+                "tags": {k: v for k, v in tags.items() if not k.startswith("mlflow.")},
+            }
+        )
     return pd.DataFrame(rows)
 
 
