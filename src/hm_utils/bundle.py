@@ -121,7 +121,7 @@ def job_resources(targets: dict[str, Config]) -> dict[str, dict[str, Any]]:
         }
         if job.timeout_minutes:
             spec["timeout_seconds"] = job.timeout_minutes * 60
-        resources[f"hm_{job.name}"] = spec
+        resources[job_key(job.name)] = spec
     return resources
 
 
@@ -144,9 +144,14 @@ def job_parameters() -> dict[str, str]:
     return {"env": "${bundle.target}", "overrides": overrides_parameter(), "run_id": "{{job.run_id}}"}
 
 
+def job_key(job: str) -> str:
+    """The bundle's key of run-plan job `job`."""
+    return f"hm_{job}"
+
+
 def job_reference(job: str) -> str:
     """The id of the bundle job of run-plan job `job`, as the CLI substitutes it at deploy time."""
-    return f"${{resources.jobs.hm_{job}.id}}"
+    return f"${{resources.jobs.{job_key(job)}.id}}"
 
 
 def _task(step: plan.Step, after: tuple[str, ...]) -> dict[str, Any]:
@@ -398,12 +403,12 @@ def _job_reference_problems(documents: dict[str, dict[str, Any]]) -> list[str]:
         for document in documents.values()
         for key, spec in ((document.get("resources") or {}).get("jobs") or {}).items()
     }
+    declared = {f"${{resources.jobs.{key}.id}}" for key in jobs}
     problems = []
     for key, spec in jobs.items():
         for task in spec.get("tasks") or []:
             reference = str((task.get("run_job_task") or {}).get("job_id", ""))
-            match = re.fullmatch(r"\$\{resources\.jobs\.([^.}]+)\.id\}", reference)
-            if reference and (match is None or match.group(1) not in jobs):
+            if reference and reference not in declared:
                 problems.append(f"{key}.{task['task_key']}: runs job {reference}, which the bundle does not declare")
     return problems
 
